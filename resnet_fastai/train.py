@@ -12,8 +12,9 @@ import json, platform, time
 from fastcore.script import call_parse
 from fastai.vision.all import *
 from .data import cifar10_dls
-import albumentations, fastai
 from .learner import custom_resnet_learner, find_lr_range, one_cycle_kwargs
+from .report import iterations_df, history_rows, write_report
+import albumentations, fastai
 
 # %% ../nbs/05_train.ipynb #c005
 def _device_name(dev:torch.device)->str:
@@ -30,7 +31,7 @@ def train_run(
     pct_start:float=5/24,    # fraction of the iterations before the peak learning rate
     num_workers:int|None=None, # `DataLoader` workers; `None`: fastai's default
 )->dict:                     # what is written to `out`/metrics.json
-    "Run the recipe: LR range test, then `fit_one_cycle` from LRMIN up to LRMAX and back; save the run to `out`."
+    "Run the recipe: LR range test, then `fit_one_cycle` from LRMIN up to LRMAX and back; save the run and its report to `out`."
     if epochs <= 0: raise ValueError(f"epochs: need at least 1, got {epochs}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -45,9 +46,8 @@ def train_run(
     t2 = time.perf_counter()
     torch.save(learn.model.state_dict(), out/'model.pth')
     learn.export('learner.pkl')
-    n, rec = len(dls.train), learn.recorder
-    history = [dict(epoch=i+1, train_loss=float(tl), valid_loss=float(vl), accuracy=float(acc), lr=float(rec.lrs[(i+1)*n-1]))
-               for i,(tl,vl,acc) in enumerate(rec.values)]
+    history = history_rows(learn)
+    iterations_df(learn).to_csv(out/'iterations.csv', index=False)
     metrics = dict(test_accuracy=history[-1]['accuracy'], test_loss=history[-1]['valid_loss'],
         lr_min=lr_min, lr_max=lr_max, schedule=schedule, history=history,
         epochs=epochs, bs=bs, subset=subset, n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=num_it, seed=seed,
@@ -55,6 +55,7 @@ def train_run(
         versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
         data=str(data) if data is not None else 'untar_data(URLs.CIFAR)', lr_find=learn.lr_curve)
     (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
+    write_report(learn, out)
     return metrics
 
 # %% ../nbs/05_train.ipynb #c012
