@@ -8,7 +8,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/data.html.md"""
 __all__ = ['cifar_mean_u8', 'cifar_aug', 'AlbumentationsTransform', 'cifar10_path', 'cifar10_items', 'open_image', 'cifar10_dls']
 
 # %% ../nbs/01_data.ipynb #c002
-import hashlib, os, shutil, tarfile, tempfile
+import hashlib, os, shutil, tarfile, tempfile, warnings
 from collections import Counter
 import cv2, numpy as np
 from sklearn.model_selection import train_test_split
@@ -65,6 +65,7 @@ def _extract(src:Path, cache:Path)->Path:
     except (tarfile.TarError, EOFError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if dest.is_dir(): return dest  # another process finished the same extraction first
+        if isinstance(e, tarfile.FilterError): raise ValueError(f"{src}: refused to extract an unsafe member ({type(e).__name__}: {e}); nothing was written outside {cache}") from e
         raise ValueError(f"{src}: cannot extract this archive ({type(e).__name__}: {e}); it may be truncated or corrupt: download it again") from e
     return dest
 
@@ -88,7 +89,7 @@ def cifar10_path(
     if not tarfile.is_tarfile(src): raise ValueError(f"{src}: not a folder nor a .tgz/.tar archive. Give a folder or archive in fastai's CIFAR layout")
     return _layout_root(_extract(src, Path(cache) if cache else fastai_path('data')))
 
-# %% ../nbs/01_data.ipynb #c019
+# %% ../nbs/01_data.ipynb #c021
 def _split_files(path:Path, split:str)->L:
     d = path/split
     classes = sorted(o.name for o in d.iterdir() if o.is_dir())
@@ -104,7 +105,7 @@ def _sample(fns:L, n:int, seed:int, what:str)->L:
     if n == len(fns): return fns
     return L(train_test_split(fns, train_size=n, stratify=fns.map(parent_label), random_state=seed)[0])
 
-# %% ../nbs/01_data.ipynb #c020
+# %% ../nbs/01_data.ipynb #c022
 def cifar10_items(
     path:Path,            # folder holding `train/` and `test/`, from `cifar10_path`
     subset:int|None=None, # stratified sample of this many training images and `subset//5` test images; `None`: all
@@ -117,13 +118,28 @@ def cifar10_items(
     if subset is None: return trn, tst
     return _sample(trn, subset, seed, 'training'), _sample(tst, subset//5, seed, 'test')
 
-# %% ../nbs/01_data.ipynb #c026
-def open_image(fn:Path)->PILImage:
-    "Decode `fn` as an RGB `PILImage`; raises `ValueError` naming `fn` if it is not a readable image."
-    try: return PILImage.create(fn)
-    except Exception as e: raise ValueError(f"{fn}: not a readable image ({type(e).__name__}: {e}). Replace or remove this file") from e
+# %% ../nbs/01_data.ipynb #c028
+def _unreadable(fn, e): return ValueError(f"{fn}: not a readable image ({type(e).__name__}: {e}). Replace or remove this file")
 
 # %% ../nbs/01_data.ipynb #c029
+def open_image(fn:Path, size:int=32)->PILImage: # RGB, `size`×`size`
+    "Decode `fn` as an RGB `PILImage` resized to `size`×`size` if needed; raises `ValueError` naming `fn` if it is not a readable image."
+    try: img = PILImage.create(fn)
+    except Exception as e: raise _unreadable(fn, e) from e
+    return img if img.size == (size, size) else PILImage.create(img.resize((size, size), Image.BILINEAR))
+
+# %% ../nbs/01_data.ipynb #c031
+def _size(fn):
+    try: return Image.open(fn).size  # reads the header only
+    except Exception as e: raise _unreadable(fn, e) from e
+
+def _warn_sizes(fns:L, size:int=32):
+    "Warn once, with their number, if any of `fns` is not `size`×`size` (`open_image` resizes them); raises `ValueError` naming an unreadable file."
+    sizes = parallel(_size, fns, n_workers=min(defaults.cpus, 8), chunksize=1024) if len(fns) > 5000 else fns.map(_size)
+    other = [f for f,s in zip(fns, sizes) if s != (size, size)]
+    if other: warn(f"{len(other)} of {len(fns)} images are not {size}×{size} (first: {other[0]}): they are resized to {size}×{size}")
+
+# %% ../nbs/01_data.ipynb #c033
 def cifar10_dls(
     source:str|Path|None=None, # folder or .tgz/.tar archive in fastai's CIFAR layout; `None`: `untar_data(URLs.CIFAR)`
     bs:int=512,                # batch size, for training and validation
@@ -137,6 +153,7 @@ def cifar10_dls(
     if bs <= 0: raise ValueError(f"bs: batch size must be positive, got {bs}")
     path = cifar10_path(source)
     trn, tst = cifar10_items(path, subset, seed)
+    _warn_sizes(trn+tst)
     dblock = DataBlock(blocks=(TransformBlock(type_tfms=open_image, batch_tfms=IntToFloatTensor), CategoryBlock),
                        splitter=GrandparentSplitter(train_name='train', valid_name='test'), get_y=parent_label,
                        item_tfms=AlbumentationsTransform(aug or cifar_aug(seed=seed)),

@@ -25,7 +25,7 @@ def load_model(
     weights = Path(weights)
     if not weights.is_file(): raise FileNotFoundError(f"{weights}: no such weights file")
     try: sd = torch.load(weights, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as e: raise ValueError(f"{weights}: refused by torch.load(weights_only=True): it holds more than tensors (a pickled object, maybe a fastai learner). Load only a plain state_dict. ({e})".splitlines()[0]) from e
+    except pickle.UnpicklingError as e: raise ValueError(f"{weights}: refused by torch.load(weights_only=True): it holds pickled objects, not only tensors (a fastai learner or a whole model?), which could run code when loaded. Use a plain state_dict: torch.save(model.state_dict(), file)") from e
     except Exception as e: raise ValueError(f"{weights}: not a readable PyTorch weights file ({type(e).__name__}: {e}); it may be truncated") from e
     if not isinstance(sd, dict): raise ValueError(f"{weights}: holds a {type(sd).__name__}, not a state_dict")
     model = CustomResNet(n_out)
@@ -75,5 +75,6 @@ def resnet_fastai_predict(
 ):
     "Predict the CIFAR-10 class of each image with the weights in `weights`."
     if weights is None: raise SystemExit("resnet-fastai-predict: --weights FILE is required (the model.pth that resnet-fastai-train wrote)")
-    _, probs = predict(load_model(weights), images)
+    try: _, probs = predict(load_model(weights), images)
+    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"resnet-fastai-predict: {e}")
     print('\n'.join(format_predictions(images, probs, topk=topk)))

@@ -113,10 +113,10 @@ def write_report(
     out:str|Path,        # run folder; iterations.csv and metrics.json are read from it
     k:int=16,            # misclassified images to show
 )->Path:                 # `out`/report.md
-    "Write lr_find.png, schedule.png, curves.png, confusion_matrix.png, per_class.csv, misclassified.png, summary.txt and report.md to `out`."
+    "Write lr_find.png (if the range test ran), schedule.png, curves.png, confusion_matrix.png, per_class.csv, misclassified.png, summary.txt and report.md to `out`."
     out = Path(out)
     m = json.loads((out/'metrics.json').read_text())
-    _save(plot_lr_find(m['lr_find'], m['lr_min'], m['lr_max']), out/'lr_find.png')
+    if m['lr_find']: _save(plot_lr_find(m['lr_find'], m['lr_min'], m['lr_max']), out/'lr_find.png')
     _save(plot_schedule(pd.read_csv(out/'iterations.csv')), out/'schedule.png')
     _save(plot_curves(m['history']), out/'curves.png')
     with learn.no_bar():
@@ -137,7 +137,8 @@ def write_report(
                ('final test loss', f"{m['test_loss']:.4f}"), ('LR range test', f"{m['lr_find_seconds']:.1f} s"), ('training', f"{m['train_seconds']:.1f} s")]
     per_class = [(c, f'{r.accuracy:.2%}', f'{r.precision:.2%}', f'{r.recall:.2%}', int(r.support)) for c,r in table.iterrows()]
     md = ['# Training report', '', _md_table(results, ['result', 'value']), '', '## Settings', '', _md_table(settings, ['setting', 'value']), '']
-    md += sum(([f'## {t}', '', f'![{t}]({n}.png)', ''] for n,t in list(_figures.items())[:4]), [])
+    md += sum(([f'## {t}', '', f'![{t}]({n}.png)' if n != 'lr_find' or m['lr_find'] else 'Skipped: LRMIN and LRMAX were given.', '']
+               for n,t in list(_figures.items())[:4]), [])
     md += ['## Per class', '', _md_table(per_class, ['class', 'accuracy', 'precision', 'recall', 'support']), '']
     md += [f"## {_figures['misclassified']}", '', '![misclassified](misclassified.png)', '', '## Model', '', 'See [summary.txt](summary.txt) for `learn.summary()`.', '']
     (out/'report.md').write_text('\n'.join(md))
