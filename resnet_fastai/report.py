@@ -13,7 +13,7 @@ import json
 from fastcore.script import call_parse
 from fastai.vision.all import *
 from .data import cifar10_dls
-from .learner import custom_resnet_learner, find_lr_range, one_cycle_kwargs
+from .learner import custom_resnet_learner
 
 # %% ../nbs/03_report.ipynb #c007
 def iterations_df(learn:Learner)->pd.DataFrame: # one row per training batch: iteration, epoch, lr, mom, train_loss
