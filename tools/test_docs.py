@@ -1,0 +1,171 @@
+"""The docs site, built by `tools/docs.py` and checked in headless Chromium: `pytest tools/test_docs.py`.
+
+Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chromium-driver`); without them the
+tests fail and say so. The site is built into a temporary folder and served on 127.0.0.1, as a web server
+would serve `_docs/`. Set `DOCS_SCREENSHOTS=folder` to save screenshots of the home page and the model page.
+"""
+import functools, importlib, os, threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import nbformat, pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+
+import docs
+from resnet_fastai._modidx import d as modidx
+
+CHROMIUM, CHROMEDRIVER = Path('/usr/bin/chromium'), Path('/usr/bin/chromedriver')
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+         '--disable-component-update', '--disable-sync', '--window-size=1400,1000']
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args): pass
+
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory):
+    "The site built into a temporary folder, served on 127.0.0.1; yields (folder, base URL)."
+    dest = docs.build(tmp_path_factory.mktemp('site')/'_docs', readme=False)
+    srv = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(dest)))
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield dest, f'http://127.0.0.1:{srv.server_address[1]}/'
+    srv.shutdown()
+
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if missing: pytest.fail(f"{', '.join(missing)} not found: the docs test needs Debian's chromium and chromium-driver "
+                            "(apt-get install chromium chromium-driver; .ci/run installs them)", pytrace=False)
+    opts = Options()
+    opts.binary_location = str(CHROMIUM)
+    for f in FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]: opts.add_argument(f)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    drv = webdriver.Chrome(options=opts, service=Service(str(CHROMEDRIVER)))
+    yield drv
+    drv.quit()
+
+
+def open_page(browser, url):
+    "Load `url`; returns the browser's console errors (level SEVERE), failed resource loads included."
+    browser.get_log('browser')                 # drop what earlier pages logged
+    browser.get(url)
+    return [e for e in browser.get_log('browser') if e['level'] == 'SEVERE']
+
+
+def nav_links(browser):
+    return [a.get_attribute('href') for a in browser.find_elements(By.CSS_SELECTOR, 'nav.site-nav a')]
+
+
+def notebook_pages():
+    "{page: processed notebook} for every notebook in nbs/, pages named by their frontmatter's `output-file`."
+    nbs = [docs.page_nb(ROOT/'_proc'/f.name) for f in sorted((ROOT/'nbs').glob('*.ipynb'))]
+    return {fm['output-file']: nb for nb, fm in nbs}
+
+
+def public_names():
+    "{page: functions and classes in its module's `__all__`}, pages as `_modidx.py` gives them (`model.html`)."
+    res = {}
+    for mod, syms in modidx['syms'].items():
+        page, m = next(iter(syms.values()))[0].split('#')[0], importlib.import_module(mod)
+        res[page] = [n for n in m.__all__ if callable(getattr(m, n))]
+    return res
+
+
+def test_home_page_loads_without_console_errors(site, browser):
+    _, base = site
+    errors = open_page(browser, base)
+    assert errors == [], errors
+    assert browser.title == 'resnet_fastai'
+    assert browser.find_element(By.TAG_NAME, 'h1').text.startswith('resnet_fastai')
+    if out := os.environ.get('DOCS_SCREENSHOTS'):
+        Path(out).mkdir(parents=True, exist_ok=True); browser.save_screenshot(str(Path(out)/'home.png'))
+
+
+def test_every_notebook_is_a_page_in_the_navigation(site, browser):
+    dest, base = site
+    open_page(browser, base)
+    names = {urlsplit(h).path.lstrip('/') for h in nav_links(browser)}
+    test_pages = set(notebook_pages())
+    assert len(test_pages) == len(list((ROOT/'nbs').glob('*.ipynb'))) and 'index.html' in test_pages
+    assert names == test_pages, (names, test_pages)
+    assert {p.name for p in dest.glob('*.html')} == test_pages
+
+
+def test_navigation_links_resolve_to_pages_of_the_site(site, browser):
+    dest, base = site
+    open_page(browser, base)
+    home_nav = nav_links(browser)
+    for href in home_nav:
+        assert href.startswith(base), f'{href} leaves the site'
+        errors = open_page(browser, href)
+        assert errors == [], (href, errors)
+        assert (dest/urlsplit(href).path.lstrip('/')).is_file(), href
+        h1 = browser.find_element(By.TAG_NAME, 'h1').text
+        assert h1.rstrip('¶') == browser.title != '', (href, browser.title, h1)
+        assert nav_links(browser) == home_nav, f'{href}: another navigation bar'
+
+
+@pytest.mark.parametrize('page', sorted(public_names()))
+def test_api_page_shows_each_public_function(site, browser, page):
+    _, base = site
+    assert open_page(browser, urljoin(base, page)) == []
+    code = browser.execute_script("return [...document.querySelectorAll('pre')].map(p => p.textContent).join('\\n')")
+    for name in public_names()[page]:
+        h = browser.find_elements(By.CSS_SELECTOR, f'h3[id="{name.lower()}"]')
+        assert h and h[0].is_displayed() and h[0].text.rstrip('¶') == name, f'{page}: no heading for {name}'
+        assert f'{name}(' in code, f'{page}: no signature for {name}'
+    if page == 'model.html' and (out := os.environ.get('DOCS_SCREENSHOTS')):
+        browser.save_screenshot(str(Path(out)/'model.png'))
+
+
+def test_figures_from_notebooks_render(site, browser):
+    _, base = site
+    n_figs = {page: sum('image/png' in o.get('data', {}) for c in nb.cells for o in c.get('outputs', []))
+              for page, nb in notebook_pages().items()}
+    assert n_figs['report.html'] >= 4, n_figs          # LR finder, schedule, curves, confusion matrix, ...
+    for page, n in n_figs.items():
+        open_page(browser, urljoin(base, page))
+        sizes = browser.execute_script("return [...document.querySelectorAll('main img')].map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+        assert len(sizes) == n, (page, sizes, n)
+        assert all(ok and w > 0 and h > 0 for ok, w, h in sizes), (page, sizes)
+
+
+def test_readme_is_index_notebook(site):
+    assert (ROOT/'README.md').read_text(encoding='utf-8') == docs.readme_md(ROOT/'_proc'/'index.ipynb'), \
+        'README.md differs from nbs/index.ipynb: edit the notebook, then run python tools/docs.py'
+
+
+def test_console_errors_and_broken_images_are_caught(site, browser):
+    "The checks above can fail: a page with a script error and a missing image is reported."
+    dest, base = site
+    (dest/'broken.html').write_text('<html><body><img src="nope.png"><script>throw new Error("boom")</script></body></html>')
+    try:
+        errors = ' '.join(e['message'] for e in open_page(browser, urljoin(base, 'broken.html')))
+        assert 'boom' in errors and '404' in errors, errors
+        assert browser.execute_script("return document.querySelector('img').naturalWidth") == 0
+    finally: (dest/'broken.html').unlink()
+
+
+def test_settle_cr_keeps_what_a_terminal_shows():
+    assert docs.settle_cr('a\n |--| 0%\r |##| 100% [2/2]\n') == 'a\n |##| 100% [2/2]\n'
+    assert docs.settle_cr('█\r\r |--| 0%\r |##| 100%\r        \r\r   ') == ''     # a bar that clears itself
+    assert docs.settle_cr('x\n\ny\n') == 'x\n\ny\n'                                # blank lines of its own stay
+
+
+def test_cell_options_are_read_and_removed():
+    c = nbformat.v4.new_code_cell('#| echo: false\n#| output: asis\nshow_doc(f)\n#| not an option')
+    assert docs.cell_options(c) == {'echo': 'false', 'output': 'asis'}
+    assert c.source == 'show_doc(f)\n#| not an option'
+
+
+def test_notebook_without_frontmatter_is_named(tmp_path):
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1+1')]), tmp_path/'x.ipynb')
+    with pytest.raises(ValueError, match=r'x.ipynb: no frontmatter; open the notebook with a markdown cell holding `# Title`'):
+        docs.page_nb(tmp_path/'x.ipynb')
