@@ -28,6 +28,7 @@ from nbdev.serve import proc_nbs
 TEMPLATE = Path(__file__).parent/'docs_template'
 _re_opt = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _re_fm = re.compile(r'^---\n(.*?)\n---', re.S)
+_cell_keys = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
 
 
 def cell_options(cell):
@@ -58,9 +59,11 @@ def frontmatter(nb, name='notebook'):
 
 
 def read_nb(path):
-    "The notebook at `path` as an `nbformat` node, less the cell timings nbdev's `show_doc` runner adds (nbformat's schema rejects them)."
+    "The notebook at `path` as an `nbformat` node, less what nbdev's processors add to cells that nbformat's schema rejects."
     nb = json.loads(Path(path).read_text(encoding='utf-8'))
-    for c in nb['cells']: c.get('metadata', {}).pop('execution', None)
+    for i, c in enumerate(nb['cells']):
+        c.get('metadata', {}).pop('execution', None)        # timings from the show_doc runner
+        nb['cells'][i] = {k: v for k, v in c.items() if k in _cell_keys}   # `has_sd` and the like
     return nbformat.reads(json.dumps(nb), as_version=4)
 
 

@@ -4,7 +4,7 @@ Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chrom
 tests fail and say so. The site is built into a temporary folder and served on 127.0.0.1, as a web server
 would serve `_docs/`. Set `DOCS_SCREENSHOTS=folder` to save screenshots of the home page and the model page.
 """
-import functools, importlib, os, threading
+import functools, importlib, inspect, os, re, threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -70,11 +70,11 @@ def notebook_pages():
 
 
 def public_names():
-    "{page: functions and classes in its module's `__all__`}, pages as `_modidx.py` gives them (`model.html`)."
+    "{page: {name: object}} for the functions and classes in each module's `__all__`, pages as `_modidx.py` gives them (`model.html`)."
     res = {}
     for mod, syms in modidx['syms'].items():
         page, m = next(iter(syms.values()))[0].split('#')[0], importlib.import_module(mod)
-        res[page] = [n for n in m.__all__ if callable(getattr(m, n))]
+        res[page] = {n: getattr(m, n) for n in m.__all__ if callable(getattr(m, n))}
     return res
 
 
@@ -117,10 +117,13 @@ def test_api_page_shows_each_public_function(site, browser, page):
     _, base = site
     assert open_page(browser, urljoin(base, page)) == []
     code = browser.execute_script("return [...document.querySelectorAll('pre')].map(p => p.textContent).join('\\n')")
-    for name in public_names()[page]:
+    text = ' '.join(browser.find_element(By.TAG_NAME, 'main').text.split())
+    for name, obj in public_names()[page].items():
         h = browser.find_elements(By.CSS_SELECTOR, f'h3[id="{name.lower()}"]')
         assert h and h[0].is_displayed() and h[0].text.rstrip('¶') == name, f'{page}: no heading for {name}'
         assert f'{name}(' in code, f'{page}: no signature for {name}'
+        doc = ' '.join(re.sub(r'[`*]', '', inspect.getdoc(obj) or '').split())
+        assert doc and doc in text, f'{page}: no docstring for {name}: {doc!r}'
     if page == 'model.html' and (out := os.environ.get('DOCS_SCREENSHOTS')):
         browser.save_screenshot(str(Path(out)/'model.png'))
 
