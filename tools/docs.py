@@ -7,7 +7,7 @@ project's CI). This script renders the same pages without it:
    processors (frontmatter, `#| hide`, `#| export`, `show_doc` of every exported name) into `_proc/`;
 2. nbconvert's HTML exporter (the `lab` template, with `docs_template/page.html.j2` adding a sidebar from
    `nbs/sidebar.yml` and no script from the network), one page per notebook, named by its `output-file`
-   as on the Quarto site (`00_model.ipynb` -> `model.html`);
+   in its notebook's folder as on the Quarto site (`00_model.ipynb` -> `model.html`);
 3. nbconvert's Markdown exporter on the processed `index.ipynb` gives README.md (what `nbdev-readme` does
    with Quarto), so the README and the home page cannot drift.
 
@@ -15,7 +15,8 @@ project's CI). This script renders the same pages without it:
     python tools/docs.py --check     # build nothing; fail if README.md differs from index.ipynb
     python -m http.server -d _docs   # then open http://localhost:8000
 """
-import json, os, re, shutil, sys
+import json, os, posixpath, re, shutil, sys
+from collections import Counter
 from pathlib import Path
 
 import nbformat, yaml
@@ -23,11 +24,14 @@ from fastcore.script import call_parse
 from nbconvert import HTMLExporter, MarkdownExporter
 from nbdev.config import get_config
 from nbdev.quarto import nbdev_sidebar, refresh_quarto_yml
+from nbdev.processors import filter_stream_
 from nbdev.serve import proc_nbs
 
-TEMPLATE = Path(__file__).parent/'docs_template'
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT/'tools'/'docs_template'
 _re_opt = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _re_fm = re.compile(r'^---\n(.*?)\n---', re.S)
+_re_nblink = re.compile(r'\]\(([^)\s#]+?\.ipynb)(#[^)\s]*)?\)')
 _cell_keys = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
 
 
@@ -67,24 +71,41 @@ def read_nb(path):
     return nbformat.reads(json.dumps(nb), as_version=4)
 
 
-def page_nb(path):
-    "The processed notebook at `path`, ready to render, and its frontmatter: `# title` and `> description` first, Quarto cell options applied."
+def _false(v): return str(v).strip().lower() == 'false'   # Quarto reads option values as YAML: false, False, FALSE
+
+
+def _nb_links(src, nb_rel, pages):
+    "Markdown links to a notebook (`[Model](00_model.ipynb#anchor)`) pointed at its page, as Quarto does; `pages` maps notebook to page paths."
+    here = posixpath.dirname(nb_rel)
+    def fix(m):
+        page = pages.get(posixpath.normpath(posixpath.join(here, m[1])))
+        return f"]({posixpath.relpath(page, here or '.')}{m[2] or ''})" if page else m[0]
+    return _re_nblink.sub(fix, src)
+
+
+def page_nb(path, nb_rel=None, pages=None):
+    """The processed notebook at `path`, ready to render, and its frontmatter: `# title` and `> description` first,
+    Quarto cell options applied (`include`, `echo`, `output: false`, and nbdev's `filter_stream`), progress bars settled,
+    links to other notebooks (`nb_rel` is this one's path in nbs/, `pages` maps those to pages) pointed at their pages.
+    `code-fold` is not honoured: folded code shows unfolded."""
     nb = read_nb(path)
-    fm = frontmatter(nb, path)
+    fm = frontmatter(nb, Path(path).name)
     title = f"# {fm['title']}" + (f"\n\n> {fm['description']}" if fm.get('description') else '')
     cells = [nbformat.v4.new_markdown_cell(title)]
     for c in nb.cells[1:]:
+        if c.cell_type == 'markdown' and pages: c.source = _nb_links(c.source, nb_rel, pages)
         if c.cell_type == 'code':
             opts = cell_options(c)
-            if opts.get('include') == 'false': continue
-            if opts.get('output') == 'false': c.outputs = []
+            if _false(opts.get('include', True)): continue
+            if _false(opts.get('output', True)): c.outputs = []
+            if opts.get('filter_stream'): filter_stream_(c, *opts['filter_stream'].split())
             for o in c.outputs:
                 if o.output_type == 'stream': o.text = settle_cr(o.text)
             c.outputs = [o for o in c.outputs if o.output_type != 'stream' or o.text.strip()]
             last = (c.source.strip().splitlines() or [''])[-1]
             for o in c.outputs:           # alt text for figures: the line of code that drew them
                 if any(k.startswith('image/') for k in o.get('data', {})): o.setdefault('metadata', {})['alt'] = f'Figure drawn by: {last}'
-            if opts.get('echo') == 'false' or not c.source.strip():
+            if _false(opts.get('echo', True)) or not c.source.strip():
                 if not c.outputs: continue
                 c.metadata.setdefault('transient', {})['remove_source'] = True
         cells.append(c)
@@ -93,19 +114,25 @@ def page_nb(path):
 
 
 def sidebar_nbs(nbs_path):
-    "Notebook paths listed in `nbs_path/sidebar.yml` (nbdev's `nbdev_sidebar` output), in order."
+    "Notebooks listed in `nbs_path/sidebar.yml` (nbdev's `nbdev_sidebar` output, sections flattened), as paths relative to `nbs_path`."
     def walk(items):
         for o in items:
             if isinstance(o, str): yield o
-            elif isinstance(o, dict): yield from walk(o.get('contents', []))
+            elif isinstance(o, dict):
+                if 'href' in o: yield o['href']
+                yield from walk(o.get('contents', []))
     sb = yaml.safe_load((Path(nbs_path)/'sidebar.yml').read_text())
-    return list(walk(sb['website']['sidebar']['contents']))
+    return [f for f in walk(sb['website']['sidebar']['contents']) if f.endswith('.ipynb')]
 
 
-def _lower_ids(html):
-    "Lower-case heading ids and their anchor links, as Quarto does, so `_modidx.py`'s `model.html#customresnet` resolves."
-    html = re.sub(r'(<h[1-6] id=")([^"]+)', lambda m: m[1] + m[2].lower(), html)
-    return re.sub(r'(<a class="anchor-link" href="#)([^"]+)', lambda m: m[1] + m[2].lower(), html)
+def _heading_ids(html):
+    "Heading ids as Quarto writes them: lower case (so `_modidx.py`'s `model.html#customresnet` resolves), repeats numbered `-1`, `-2`."
+    seen = Counter()
+    def fix(m):
+        i = m[2].lower(); n = seen[i]; seen[i] += 1
+        i = f'{i}-{n}' if n else i
+        return f'{m[1]}{i}{m[3]}{i}{m[4]}'
+    return re.sub(r'(<h[1-6] id=")([^"]+)(">.*?<a class="anchor-link" href="#)\2(")', fix, html, flags=re.S)
 
 
 def readme_md(proc_index):
@@ -113,27 +140,34 @@ def readme_md(proc_index):
     nb, _ = page_nb(proc_index)
     md, res = MarkdownExporter().from_notebook_node(nb)
     if res.get('outputs'): raise ValueError(f'{proc_index}: outputs with figures cannot go into README.md; move them to another notebook')
-    return re.sub(r'\n{3,}', '\n\n', md).strip() + '\n'
+    return md.strip() + '\n'
 
 
 def build(dest=None, readme=True):
     "Build every notebook of `sidebar.yml` into `dest` (default: `doc_path`, `_docs/`) and, with `readme`, README.md; returns `dest`."
-    cfg = get_config()
-    os.chdir(cfg.config_path)
+    dest = Path(dest).resolve() if dest else None
+    cfg = get_config(ROOT)
+    os.chdir(cfg.config_path)             # nbdev's functions below read the config from the current folder
     refresh_quarto_yml()                  # the Quarto configuration `nbdev-docs` would write, kept in sync
     nbdev_sidebar.__wrapped__()
     proc = proc_nbs(cfg.nbs_path, n_workers=0, force=True)
-    dest = Path(dest or cfg.doc_path)
+    dest = dest or cfg.config_path/cfg.doc_path.name
     if dest.exists(): shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    nbs = [page_nb(proc/f) for f in sidebar_nbs(cfg.nbs_path)]
-    pages = [dict(href=fm['output-file'], title=fm['title']) for _, fm in nbs]
+    files = sidebar_nbs(cfg.nbs_path)
+    fms = [frontmatter(read_nb(proc/f), f) for f in files]
+    pages = {f: posixpath.join(posixpath.dirname(f), fm['output-file']) for f, fm in zip(files, fms)}
     exp = HTMLExporter(template_name='lab', extra_template_paths=[str(TEMPLATE)], template_file='page.html.j2',
                        exclude_input_prompt=True, exclude_output_prompt=True)
-    site = dict(title=cfg.title, pages=pages, css=(TEMPLATE/'site.css').read_text())
-    for (nb, fm), page in zip(nbs, pages):
-        html, _ = exp.from_notebook_node(nb, resources=dict(site=site | dict(current=page['href'])))
-        (dest/page['href']).write_text(_lower_ids(html), encoding='utf-8')
+    css = (TEMPLATE/'site.css').read_text()
+    for f, fm in zip(files, fms):
+        nb, _ = page_nb(proc/f, f, pages)
+        here = posixpath.dirname(pages[f]) or '.'
+        nav = [dict(href=posixpath.relpath(p, here), title='Home' if p == 'index.html' else t['title'], current=g == f)
+               for (g, p), t in zip(pages.items(), fms)]
+        site = dict(title=cfg.title, home=posixpath.relpath('index.html', here), nav=nav, css=css)
+        html, _ = exp.from_notebook_node(nb, resources=dict(site=site))
+        (dest/pages[f]).parent.mkdir(parents=True, exist_ok=True)
+        (dest/pages[f]).write_text(_heading_ids(html), encoding='utf-8')
     if readme: (cfg.config_path/'README.md').write_text(readme_md(proc/cfg.readme_nb), encoding='utf-8')
     return dest
 
@@ -143,8 +177,8 @@ def main(check: bool = False):  # only check that README.md is what index.ipynb 
     "Build the docs site into `_docs/` and README.md from `nbs/index.ipynb`, offline (no Quarto)."
     if not check:
         dest = build()
-        return print(f'{len(list(dest.glob("*.html")))} pages in {dest}/ and README.md; view with: python -m http.server -d {dest}')
-    cfg = get_config()
+        return print(f'{len(list(dest.rglob("*.html")))} pages in {dest}/ and README.md; view with: python -m http.server -d {dest}')
+    cfg = get_config(ROOT)
     os.chdir(cfg.config_path)
     proc = proc_nbs(cfg.nbs_path, n_workers=0, force=True, file_glob=cfg.readme_nb)
     if (cfg.config_path/'README.md').read_text(encoding='utf-8') != readme_md(proc/cfg.readme_nb):

@@ -4,7 +4,7 @@ Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chrom
 tests fail and say so. The site is built into a temporary folder and served on 127.0.0.1, as a web server
 would serve `_docs/`. Set `DOCS_SCREENSHOTS=folder` to save screenshots of the home page and the model page.
 """
-import functools, importlib, inspect, os, re, threading
+import functools, importlib, inspect, os, re, subprocess, sys, threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -20,7 +20,8 @@ from resnet_fastai._modidx import d as modidx
 
 CHROMIUM, CHROMEDRIVER = Path('/usr/bin/chromium'), Path('/usr/bin/chromedriver')
 FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-         '--disable-component-update', '--disable-sync', '--window-size=1400,1000']
+         '--disable-component-update', '--disable-sync', '--window-size=1400,1000',
+         '--disable-dev-shm-usage']   # Docker's 64 MB /dev/shm is too small for pages with many figures
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,8 +31,9 @@ class _Quiet(SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory):
-    "The site built into a temporary folder, served on 127.0.0.1; yields (folder, base URL)."
-    dest = docs.build(tmp_path_factory.mktemp('site')/'_docs', readme=False)
+    "The site built by a fresh Python, as `python tools/docs.py` builds it, into a temporary folder served on 127.0.0.1; yields (folder, base URL)."
+    dest = tmp_path_factory.mktemp('site')/'_docs'
+    subprocess.run([sys.executable, '-c', f'import docs; docs.build({str(dest)!r}, readme=False)'], cwd=ROOT/'tools', check=True)
     srv = ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(dest)))
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield dest, f'http://127.0.0.1:{srv.server_address[1]}/'
@@ -63,10 +65,9 @@ def nav_links(browser):
     return [a.get_attribute('href') for a in browser.find_elements(By.CSS_SELECTOR, 'nav.site-nav a')]
 
 
-def notebook_pages():
-    "{page: processed notebook} for every notebook in nbs/, pages named by their frontmatter's `output-file`."
-    nbs = [docs.page_nb(ROOT/'_proc'/f.name) for f in sorted((ROOT/'nbs').glob('*.ipynb'))]
-    return {fm['output-file']: nb for nb, fm in nbs}
+def notebook_files():
+    "{notebook in nbs/: its page}, pages named by the processed notebook's `output-file`."
+    return {f.name: docs.frontmatter(docs.read_nb(ROOT/'_proc'/f.name))['output-file'] for f in sorted((ROOT/'nbs').glob('*.ipynb'))}
 
 
 def public_names():
@@ -84,6 +85,8 @@ def test_home_page_loads_without_console_errors(site, browser):
     assert errors == [], errors
     assert browser.title == 'resnet_fastai'
     assert browser.find_element(By.TAG_NAME, 'h1').text.startswith('resnet_fastai')
+    rows = browser.find_elements(By.CSS_SELECTOR, 'main table tr')    # the "When something goes wrong" table
+    assert len(rows) > 10 and 'FileNotFoundError' in rows[1].text, [r.text for r in rows[:3]]
     if out := os.environ.get('DOCS_SCREENSHOTS'):
         Path(out).mkdir(parents=True, exist_ok=True); browser.save_screenshot(str(Path(out)/'home.png'))
 
@@ -92,7 +95,7 @@ def test_every_notebook_is_a_page_in_the_navigation(site, browser):
     dest, base = site
     open_page(browser, base)
     names = {urlsplit(h).path.lstrip('/') for h in nav_links(browser)}
-    test_pages = set(notebook_pages())
+    test_pages = set(notebook_files().values())
     assert len(test_pages) == len(list((ROOT/'nbs').glob('*.ipynb'))) and 'index.html' in test_pages
     assert names == test_pages, (names, test_pages)
     assert {p.name for p in dest.glob('*.html')} == test_pages
@@ -116,22 +119,23 @@ def test_navigation_links_resolve_to_pages_of_the_site(site, browser):
 def test_api_page_shows_each_public_function(site, browser, page):
     _, base = site
     assert open_page(browser, urljoin(base, page)) == []
-    code = browser.execute_script("return [...document.querySelectorAll('pre')].map(p => p.textContent).join('\\n')")
-    text = ' '.join(browser.find_element(By.TAG_NAME, 'main').text.split())
     for name, obj in public_names()[page].items():
-        h = browser.find_elements(By.CSS_SELECTOR, f'h3[id="{name.lower()}"]')
-        assert h and h[0].is_displayed() and h[0].text.rstrip('¶') == name, f'{page}: no heading for {name}'
-        assert f'{name}(' in code, f'{page}: no signature for {name}'
+        h = browser.find_elements(By.XPATH, f'//h3[starts-with(@id, "{name.lower()}") and normalize-space(text())="{name}"]')
+        assert h and h[0].is_displayed(), f'{page}: no heading for {name}'
+        doc_out = h[0].find_element(By.XPATH, '..')           # the show_doc output: heading, signature, docstring
+        sig = ' '.join(p.text for p in doc_out.find_elements(By.TAG_NAME, 'pre'))
+        assert re.search(rf'\b(def|class) {name}\(', sig), f'{page}: no signature for {name}: {sig[:80]!r}'
         doc = ' '.join(re.sub(r'[`*]', '', inspect.getdoc(obj) or '').split())
-        assert doc and doc in text, f'{page}: no docstring for {name}: {doc!r}'
+        assert doc and doc in ' '.join(doc_out.text.split()), f'{page}: no docstring for {name}: {doc!r}'
     if page == 'model.html' and (out := os.environ.get('DOCS_SCREENSHOTS')):
         browser.save_screenshot(str(Path(out)/'model.png'))
 
 
 def test_figures_from_notebooks_render(site, browser):
     _, base = site
-    n_figs = {page: sum('image/png' in o.get('data', {}) for c in nb.cells for o in c.get('outputs', []))
-              for page, nb in notebook_pages().items()}
+    n_figs = {page: sum(any(k.startswith('image/') for k in o.get('data', {})) for c in docs.read_nb(ROOT/'_proc'/f).cells
+                        for o in c.get('outputs', []))
+              for f, page in notebook_files().items()}
     assert n_figs['report.html'] >= 4, n_figs          # LR finder, schedule, curves, confusion matrix, ...
     for page, n in n_figs.items():
         open_page(browser, urljoin(base, page))
@@ -166,9 +170,28 @@ def test_cell_options_are_read_and_removed():
     c = nbformat.v4.new_code_cell('#| echo: false\n#| output: asis\nshow_doc(f)\n#| not an option')
     assert docs.cell_options(c) == {'echo': 'false', 'output': 'asis'}
     assert c.source == 'show_doc(f)\n#| not an option'
+    assert docs._false('False') and docs._false('false') and not docs._false(True) and not docs._false('asis')
 
 
 def test_notebook_without_frontmatter_is_named(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1+1')]), tmp_path/'x.ipynb')
     with pytest.raises(ValueError, match=r'x.ipynb: no frontmatter; open the notebook with a markdown cell holding `# Title`'):
         docs.page_nb(tmp_path/'x.ipynb')
+
+
+def test_filtered_warnings_stay_off_the_page(site, browser):
+    "00_model's import cell has `#| filter_stream FutureWarning ...`: torch's warning, which a fresh Python prints there, is not shown."
+    assert '#| filter_stream FutureWarning' in (ROOT/'nbs'/'00_model.ipynb').read_text()
+    open_page(browser, urljoin(site[1], 'model.html'))
+    assert 'FutureWarning' not in browser.find_element(By.TAG_NAME, 'main').text
+
+
+def test_heading_ids_are_lower_case_and_unique():
+    h = lambda t, i: f'<{t} id="{i}">CustomResNet<a class="anchor-link" href="#{i}">¶</a></{t}>'
+    assert docs._heading_ids(h('h2', 'CustomResNet') + h('h3', 'CustomResNet')) == h('h2', 'customresnet') + h('h3', 'customresnet-1')
+
+
+def test_links_to_notebooks_point_at_pages():
+    pages = {'00_model.ipynb': 'model.html', 'tutorials/a.ipynb': 'tutorials/a.html'}
+    assert docs._nb_links('[m](00_model.ipynb#customresnet) [x](other.ipynb)', 'index.ipynb', pages) == '[m](model.html#customresnet) [x](other.ipynb)'
+    assert docs._nb_links('see [m](../00_model.ipynb)', 'tutorials/a.ipynb', pages) == 'see [m](../model.html)'
