@@ -4,7 +4,7 @@ Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chrom
 tests fail and say so. The site is built into a temporary folder and served on 127.0.0.1, as a web server
 would serve `_docs/`. Set `DOCS_SCREENSHOTS=folder` to save screenshots of the home page and the model page.
 """
-import functools, importlib, inspect, os, re, subprocess, sys, threading
+import functools, importlib, inspect, os, posixpath, re, subprocess, sys, threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -66,8 +66,10 @@ def nav_links(browser):
 
 
 def notebook_files():
-    "{notebook in nbs/: its page}, pages named by the processed notebook's `output-file`."
-    return {f.name: docs.frontmatter(docs.read_nb(ROOT/'_proc'/f.name))['output-file'] for f in sorted((ROOT/'nbs').glob('*.ipynb'))}
+    "{notebook's path in nbs/: its page's path in the site}, named by the processed notebook's `output-file` in the notebook's folder."
+    rels = (f.relative_to(ROOT/'nbs') for f in (ROOT/'nbs').rglob('*.ipynb'))
+    nbs = sorted(r.as_posix() for r in rels if not any(p.startswith(('.', '_')) for p in r.parts))   # as nbdev_sidebar skips
+    return {f: posixpath.join(posixpath.dirname(f), docs.frontmatter(docs.read_nb(ROOT/'_proc'/f))['output-file']) for f in nbs}
 
 
 def public_names():
@@ -96,9 +98,9 @@ def test_every_notebook_is_a_page_in_the_navigation(site, browser):
     open_page(browser, base)
     names = {urlsplit(h).path.lstrip('/') for h in nav_links(browser)}
     test_pages = set(notebook_files().values())
-    assert len(test_pages) == len(list((ROOT/'nbs').glob('*.ipynb'))) and 'index.html' in test_pages
+    assert len(test_pages) == len(notebook_files()) and 'index.html' in test_pages
     assert names == test_pages, (names, test_pages)
-    assert {p.name for p in dest.glob('*.html')} == test_pages
+    assert {p.relative_to(dest).as_posix() for p in dest.rglob('*.html')} == test_pages
 
 
 def test_navigation_links_resolve_to_pages_of_the_site(site, browser):
