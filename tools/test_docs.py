@@ -146,6 +146,22 @@ def test_figures_from_notebooks_render(site, browser):
         assert all(ok and w > 0 and h > 0 for ok, w, h in sizes), (page, sizes)
 
 
+def test_no_page_shows_a_warning_block(site, browser):
+    "Warnings a cell prints go to stderr, which the page shows as a red block: cells catch and test theirs instead."
+    _, base = site
+    for page in notebook_files().values():
+        open_page(browser, urljoin(base, page))
+        blocks = browser.find_elements(By.CSS_SELECTOR, 'main [data-mime-type="application/vnd.jupyter.stderr"]')
+        assert blocks == [], (page, [b.text[:200] for b in blocks])
+
+
+def test_cells_with_output_false_store_no_output():
+    "Cells that draw CIFAR-10 images carry `#| output: false`: the repository holds no image of the data set, in notebook outputs either."
+    kept = [(f, i) for f in notebook_files() for i, c in enumerate(docs.read_nb(ROOT/'nbs'/f).cells)
+            if c.cell_type == 'code' and c.outputs and docs._false(docs.cell_options(c).get('output', True))]
+    assert kept == [], f'{kept}: outputs stored in cells marked `#| output: false`; clear them (Jupyter: Clear Cell Output) before committing'
+
+
 def test_readme_is_index_notebook(site):
     assert (ROOT/'README.md').read_text(encoding='utf-8') == docs.readme_md(ROOT/'_proc'/'index.ipynb'), \
         'README.md differs from nbs/index.ipynb: edit the notebook, then run python tools/docs.py'
