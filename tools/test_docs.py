@@ -65,11 +65,15 @@ def nav_links(browser):
     return [a.get_attribute('href') for a in browser.find_elements(By.CSS_SELECTOR, 'nav.site-nav a')]
 
 
+def notebooks():
+    "Paths in nbs/ of the notebooks, skipping `_` and `.` names as `nbdev_sidebar` does."
+    rels = (f.relative_to(ROOT/'nbs') for f in (ROOT/'nbs').rglob('*.ipynb'))
+    return sorted(r.as_posix() for r in rels if not any(p.startswith(('.', '_')) for p in r.parts))
+
+
 def notebook_files():
     "{notebook's path in nbs/: its page's path in the site}, named by the processed notebook's `output-file` in the notebook's folder."
-    rels = (f.relative_to(ROOT/'nbs') for f in (ROOT/'nbs').rglob('*.ipynb'))
-    nbs = sorted(r.as_posix() for r in rels if not any(p.startswith(('.', '_')) for p in r.parts))   # as nbdev_sidebar skips
-    return {f: posixpath.join(posixpath.dirname(f), docs.frontmatter(docs.read_nb(ROOT/'_proc'/f))['output-file']) for f in nbs}
+    return {f: posixpath.join(posixpath.dirname(f), docs.frontmatter(docs.read_nb(ROOT/'_proc'/f))['output-file']) for f in notebooks()}
 
 
 def public_names():
@@ -155,11 +159,19 @@ def test_no_page_shows_a_warning_block(site, browser):
         assert blocks == [], (page, [b.text[:200] for b in blocks])
 
 
-def test_cells_with_output_false_store_no_output():
-    "Cells that draw CIFAR-10 images carry `#| output: false`: the repository holds no image of the data set, in notebook outputs either."
-    kept = [(f, i) for f in notebook_files() for i, c in enumerate(docs.read_nb(ROOT/'nbs'/f).cells)
-            if c.cell_type == 'code' and c.outputs and docs._false(docs.cell_options(c).get('output', True))]
-    assert kept == [], f'{kept}: outputs stored in cells marked `#| output: false`; clear them (Jupyter: Clear Cell Output) before committing'
+_draws_data = re.compile(r'\b(show_batch|show_results|plot_top_losses|plot_misclassified)\(')   # fastai's and 03_report's
+
+
+def test_no_notebook_stores_dataset_images():
+    "The repository holds no CIFAR-10 image, in notebook outputs either: cells that draw data set images carry `#| output: false` and store no output."
+    bad = []
+    for f in notebooks():
+        for i, c in enumerate(docs.read_nb(ROOT/'nbs'/f).cells):
+            if c.cell_type != 'code' or not c.outputs: continue
+            hidden = docs._false(docs.cell_options(c).get('output', True))
+            if hidden or (_draws_data.search(c.source) and any(k.startswith('image/') for o in c.outputs for k in o.get('data', {}))):
+                bad.append((f, i, c.source.splitlines()[0]))
+    assert bad == [], f'{bad}: outputs that draw CIFAR-10 images; mark the cells `#| output: false` and clear their outputs (Jupyter: Clear Cell Output)'
 
 
 def test_readme_is_index_notebook(site):
@@ -197,11 +209,11 @@ def test_notebook_without_frontmatter_is_named(tmp_path):
         docs.page_nb(tmp_path/'x.ipynb')
 
 
-def test_filtered_warnings_stay_off_the_page(site, browser):
-    "00_model's import cell has `#| filter_stream FutureWarning ...`: torch's warning, which a fresh Python prints there, is not shown."
-    assert '#| filter_stream FutureWarning' in (ROOT/'nbs'/'00_model.ipynb').read_text()
-    open_page(browser, urljoin(site[1], 'model.html'))
-    assert 'FutureWarning' not in browser.find_element(By.TAG_NAME, 'main').text
+def test_processed_notebooks_hold_no_warning(site):
+    "What Quarto renders, nbdev's `_proc/` after its show_doc runner re-ran the imports, holds no stderr output either."
+    err = [(f, i, o.text[:120]) for f in notebooks() for i, c in enumerate(docs.read_nb(ROOT/'_proc'/f).cells)
+           for o in c.get('outputs', []) if o.get('name') == 'stderr']
+    assert err == [], err
 
 
 def test_heading_ids_are_lower_case_and_unique():
