@@ -13,11 +13,20 @@ from .model import CustomResNet
 
 # %% ../nbs/02_learner.ipynb #c005
 def custom_resnet_learner(
-    dls:DataLoaders, # e.g. `cifar10_dls()`; the number of classes is `dls.c`
-    **kwargs,        # passed to `Learner`, e.g. `path`, `cbs`, `wd`
+    dls:DataLoaders,          # e.g. `cifar10_dls()`; the number of classes is `dls.c`
+    precision:str|None=None,  # 'bf16' (mixed, CUDA only) or 'fp32'; `None`: bf16 on a GPU, fp32 on the CPU
+    compile:bool=False,       # `torch.compile` the model, in place
+    **kwargs,                 # passed to `Learner`, e.g. `path`, `cbs`, `wd`
 )->Learner:
-    "fastai `Learner` of `CustomResNet(dls.c)` with `Adam`, `CrossEntropyLossFlat` and `accuracy`."
-    return Learner(dls, CustomResNet(dls.c), opt_func=Adam, loss_func=CrossEntropyLossFlat(), metrics=accuracy, **kwargs)
+    "fastai `Learner` of `CustomResNet(dls.c)` with `Adam`, `CrossEntropyLossFlat` and `accuracy`; raises `ValueError` for an unknown `precision`, or bf16 without a GPU."
+    cuda = dls.device is not None and dls.device.type == 'cuda'
+    precision = precision or ('bf16' if cuda else 'fp32')
+    if precision not in ('fp32', 'bf16'): raise ValueError(f"precision: 'fp32' or 'bf16', got {precision!r}")
+    if precision == 'bf16' and not cuda: raise ValueError("precision: bf16 mixed precision needs a CUDA GPU (fastai's MixedPrecision); use fp32 on the CPU")
+    learn = Learner(dls, CustomResNet(dls.c), opt_func=Adam, loss_func=CrossEntropyLossFlat(), metrics=accuracy, **kwargs)
+    if cuda: learn.to_channelslast(use_amp=precision == 'bf16', amp_mode='bf16')
+    if compile: learn.model.compile()
+    return learn
 
 # %% ../nbs/02_learner.ipynb #c009
 def find_lr_range(

@@ -51,11 +51,18 @@ class RunCheckpoint(Callback):
         pd.DataFrame(self.iterations).to_csv(self.out/'iterations.csv', index=False)
 
 # %% ../nbs/05_train.ipynb #c008
-class StopOnNaN(TerminateOnNaNCallback):
-    "fastai's `TerminateOnNaNCallback`, which also sets `learn.diverged` to (loss, epoch, batch, lr) of the first non-finite loss."
+class StopOnNaN(Callback):
+    "Cancel the fit after a training phase in which the loss became NaN or infinite; `learn.diverged` = (loss, epoch, batch, lr) of the first such batch."
+    order = TerminateOnNaNCallback.order
+    def before_train(self): self.finite,self.losses,self.lrs = [],[],[]
     def after_batch(self):
-        if not torch.isfinite(self.loss): self.learn.diverged = (self.loss.item(), self.epoch, self.iter, self.opt.hypers[-1]['lr'])
-        super().after_batch()
+        if not self.training: return
+        self.finite.append(torch.isfinite(self.loss.detach()).all()); self.losses.append(self.loss.detach()); self.lrs.append(self.opt.hypers[-1]['lr'])  # no host sync
+    def after_train(self):
+        if not self.finite or bool(torch.stack(self.finite).all()): return  # one host sync an epoch
+        i = int((~torch.stack(self.finite)).nonzero()[0])
+        self.learn.diverged = (float(self.losses[i]), self.epoch, i, self.lrs[i])
+        raise CancelFitException()
 
 # %% ../nbs/05_train.ipynb #c010
 def _device_name(dev:torch.device)->str:
@@ -88,7 +95,10 @@ def train_run(
     pct_start:float=5/24,    # fraction of the iterations before the peak learning rate
     lr_min:float|None=None,  # LRMIN; with `lr_max`, skips the range test
     lr_max:float|None=None,  # LRMAX; with `lr_min`, skips the range test
-    num_workers:int|None=None, # `DataLoader` workers; `None`: fastai's default
+    num_workers:int|None=None, # `DataLoader` workers; `None`: CPUs - 1, at most 16
+    precision:str|None=None, # 'bf16' or 'fp32'; `None`: bf16 on a GPU, fp32 on the CPU
+    compile:bool=False,      # `torch.compile` the model
+    reproducible:bool|None=None, # deterministic cuDNN; `None`: on the CPU only (on a GPU, `cudnn.benchmark` instead)
     cbs:list|None=None,      # more fastai callbacks for `fit_one_cycle`
     resume:bool=False,       # continue the interrupted run in `out` from its checkpoint, with its settings
     overwrite:bool=False,    # replace a previous run in `out`
@@ -100,10 +110,14 @@ def train_run(
     else:
         if epochs <= 0: raise ValueError(f"epochs: need at least 1, got {epochs}")
         if (lr_min is None) != (lr_max is None): raise ValueError("give both lr_min and lr_max to skip the range test, or neither")
-        cfg, ck = dict(data=str(data) if data is not None else None, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start), None
-    set_seed(cfg['seed'], reproducible=True)
+        cfg, ck = dict(data=str(data) if data is not None else None, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start,
+                       precision=precision, compile=compile, reproducible=reproducible), None
+    cuda = default_device().type == 'cuda'
+    reproducible = ifnone(cfg.get('reproducible'), not cuda)
+    set_seed(cfg['seed'], reproducible=reproducible)
+    if not reproducible: torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
     dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers)
-    learn = custom_resnet_learner(dls, path=out, model_dir='.')
+    learn = custom_resnet_learner(dls, precision=cfg.get('precision'), compile=cfg.get('compile', False), path=out, model_dir='.')
     if not resume:
         t0 = time.perf_counter()
         if lr_min is None: lr_min, lr_max = find_lr_range(learn, num_it=cfg['num_it'])
@@ -126,7 +140,8 @@ def train_run(
     metrics = dict(test_accuracy=h[-1]['accuracy'], test_loss=h[-1]['valid_loss'], lr_min=cfg['lr_min'], lr_max=cfg['lr_max'], schedule=schedule,
         history=h, epochs=cfg['epochs'], bs=cfg['bs'], subset=cfg['subset'], n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=cfg['num_it'],
         seed=cfg['seed'], lr_find_seconds=cfg['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h), resumed=resume,
-        device=_device_name(dls.device),
+        device=_device_name(dls.device), precision='bf16' if hasattr(learn, 'mixed_precision') else 'fp32', compile=cfg.get('compile', False),
+        reproducible=reproducible, num_workers=dls.train.num_workers,
         versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
         data=cfg['data'] or 'untar_data(URLs.CIFAR)', lr_find=cfg['lr_find'])
     (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
@@ -164,15 +179,19 @@ def resnet_fastai_train(
     pct_start:float=5/24,# fraction of the iterations before the peak learning rate
     lr_min:float=None,   # LRMIN; with --lr-max, skips the range test
     lr_max:float=None,   # LRMAX; with --lr-min, skips the range test
-    num_workers:int=None,# DataLoader workers; default min(16, CPUs)
+    num_workers:int=None,# DataLoader workers; default CPUs - 1, at most 16
+    precision:str=None,  # bf16 or fp32; default bf16 on a GPU, fp32 on the CPU
+    compile:bool=False,  # torch.compile the model (about 30 s of compiling, worth it only for long runs)
+    reproducible:bool=False, # deterministic cuDNN on a GPU, slower (always on on the CPU)
     resume:bool=False,   # continue the interrupted run in --out from its last complete epoch
     overwrite:bool=False,# replace a previous run in --out
 ):
     "Train CustomResNet on CIFAR-10: LR range test for LRMIN/LRMAX, then one-cycle training."
-    try: m = train_run(data, out, epochs, bs, subset, num_it, seed, pct_start, lr_min, lr_max, num_workers, resume=resume, overwrite=overwrite)
+    try: m = train_run(data=data, out=out, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start, lr_min=lr_min, lr_max=lr_max,
+                       num_workers=num_workers, precision=precision, compile=compile, reproducible=reproducible or None, resume=resume, overwrite=overwrite)
     except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e: raise SystemExit(f"resnet-fastai-train: {e}")
     print(f"lr_min {m['lr_min']:.3g}  lr_max {m['lr_max']:.3g}  test accuracy {m['test_accuracy']:.4f}  test loss {m['test_loss']:.4f}  "
-          f"range test {m['lr_find_seconds']:.1f} s  training {m['train_seconds']:.1f} s  device {m['device']}  -> {Path(out)/'metrics.json'}")
+          f"range test {m['lr_find_seconds']:.1f} s  training {m['train_seconds']:.1f} s  device {m['device']} ({m['precision']})  -> {Path(out)/'metrics.json'}")
 
 @call_parse
 def resnet_fastai_evaluate(
