@@ -127,6 +127,7 @@ def cifar10_items(
     trn, tst = _split_files(path, 'train'), _split_files(path, 'test')
     ctrn, ctst = set(class_names(trn, path/'train')), set(class_names(tst, path/'test'))
     if ctrn != ctst: raise ValueError(f"{path}: train/ and test/ have different classes (only in train/: {sorted(ctrn-ctst)}; only in test/: {sorted(ctst-ctrn)})")
+    if len(ctrn) < 2: raise ValueError(f"{path}: only one class ({sorted(ctrn)[0]}); a classifier needs at least two class folders")
     if subset is None: return trn, tst
     if subset//5 < len(ctst): raise ValueError(f"subset: {subset} gives {subset//5} test images, fewer than the {len(ctst)} classes; use at least {5*len(ctst)}")
     return _sample(trn, path/'train', subset, seed, 'training'), _sample(tst, path/'test', subset//5, seed, 'test')

@@ -12,6 +12,7 @@ import pickle
 from typing import Annotated
 from fastcore.script import call_parse
 from fastai.vision.all import *
+from .core import cli_errors
 from .model import CustomResNet
 
 # %% ../nbs/04_inference.ipynb #c005
@@ -21,16 +22,18 @@ def load_model(
     weights:str|Path, # `state_dict` file, e.g. model.pth from `resnet-fastai-train`
     n_out:int=10,     # classes the weights were trained for
 )->CustomResNet:      # in eval mode, on the CPU
-    "`CustomResNet` with the weights in `weights`; raises `FileNotFoundError`, or `ValueError` for a file that is not this model's `state_dict`."
+    "`CustomResNet` with the weights in `weights`; raises `FileNotFoundError`, or `ValueError` for a file that is not this model's `state_dict` or holds non-finite values."
     weights = Path(weights)
-    if not weights.is_file(): raise FileNotFoundError(f"{weights}: no such weights file")
+    if not weights.is_file(): raise FileNotFoundError(f"{weights}: " + ("a folder, not a weights file" if weights.is_dir() else "no such weights file"))
     try: sd = torch.load(weights, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as e: raise ValueError(f"{weights}: refused by torch.load(weights_only=True): it holds pickled objects, not only tensors (a fastai learner or a whole model?), which could run code when loaded. Use a plain state_dict: torch.save(model.state_dict(), file)") from e
     except Exception as e: raise ValueError(f"{weights}: not a readable PyTorch weights file ({type(e).__name__}: {e}); it may be truncated") from e
     if not isinstance(sd, dict): raise ValueError(f"{weights}: holds a {type(sd).__name__}, not a state_dict")
     model = CustomResNet(n_out)
     try: model.load_state_dict(sd)
-    except RuntimeError as e: raise ValueError(f"{weights}: not a CustomResNet(n_out={n_out}) state_dict:\n{e}") from e
+    except RuntimeError as e: raise ValueError(f"{weights}: not a CustomResNet(n_out={n_out}) state_dict: {' '.join(str(e).split())}") from e
+    bad = [k for k,v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise ValueError(f"{weights}: {len(bad)} tensors hold NaN or infinite values (first: {bad[0]}), as a diverged training leaves them. Use the weights of a run that did not diverge")
     return model.eval()
 
 # %% ../nbs/04_inference.ipynb #c010
@@ -53,12 +56,13 @@ def predict(
     vocab:list=cifar10_classes, # class names, in the order of the model's outputs
     bs:int=256,                 # images per forward pass
 )->tuple:                       # (predicted class names, [n, len(vocab)] softmax probabilities)
-    "Class names and probabilities for `images`; raises `ValueError` naming any file that cannot be read."
+    "Class names and probabilities for `images`; raises `ValueError` naming any file that cannot be read, or if the outputs are not finite."
     mean, std = (tensor(s).view(1, 3, 1, 1) for s in cifar_stats)
     x = torch.stack([image2tensor(_rgb32(o)) for o in images]).float().div(255).sub(mean).div(std)
     dev = next(model.parameters()).device
     model.eval()
     with torch.no_grad(): probs = torch.cat([F.softmax(model(b.to(dev)), dim=1).cpu() for b in x.split(bs)])
+    if not torch.isfinite(probs).all(): raise ValueError("the model's outputs are not finite (NaN or infinite): its weights are broken, e.g. by a diverged training")
     return [vocab[i] for i in probs.argmax(1)], probs
 
 # %% ../nbs/04_inference.ipynb #c018
@@ -68,13 +72,14 @@ def format_predictions(paths:list, probs:Tensor, vocab:list=cifar10_classes, top
     return [f"{p}  " + '  '.join(f'{vocab[i]} {v:.3f}' for v,i in zip(vs.tolist(), ids.tolist())) for p,vs,ids in zip(paths, top.values, top.indices)]
 
 @call_parse
+@cli_errors
 def resnet_fastai_predict(
     images:Annotated[str, "image files (PNG, JPEG, ...)", {'nargs': '+'}],
     weights:str=None, # state_dict file (model.pth from resnet-fastai-train); required
     topk:int=1,       # how many classes to print per image, most likely first
 ):
     "Predict the CIFAR-10 class of each image with the weights in `weights`."
-    if weights is None: raise SystemExit("resnet-fastai-predict: --weights FILE is required (the model.pth that resnet-fastai-train wrote)")
-    try: _, probs = predict(load_model(weights), images)
-    except (ValueError, FileNotFoundError) as e: raise SystemExit(f"resnet-fastai-predict: {e}")
+    if weights is None: raise ValueError("weights: required, the model.pth that resnet-fastai-train wrote")
+    if topk < 1: raise ValueError(f"topk: need 1 or more, got {topk}")
+    _, probs = predict(load_model(weights), images)
     print('\n'.join(format_predictions(images, probs, topk=topk)))

@@ -8,6 +8,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/learner.html.md"""
 __all__ = ['custom_resnet_learner', 'find_lr_range', 'one_cycle_kwargs']
 
 # %% ../nbs/02_learner.ipynb #c002
+import math, tempfile
 from fastai.vision.all import *
 from .model import CustomResNet
 
@@ -16,13 +17,14 @@ def custom_resnet_learner(
     dls:DataLoaders,          # e.g. `cifar10_dls()`; the number of classes is `dls.c`
     precision:str|None=None,  # 'bf16' (mixed, CUDA only) or 'fp32'; `None`: bf16 on a GPU, fp32 on the CPU
     compile:bool=False,       # `torch.compile` the model, in place
-    **kwargs,                 # passed to `Learner`, e.g. `path`, `cbs`, `wd`
+    **kwargs,                 # passed to `Learner`, e.g. `cbs`, `wd`, `path` (default: a new temporary folder, never the data's)
 )->Learner:
     "fastai `Learner` of `CustomResNet(dls.c)` with `Adam`, `CrossEntropyLossFlat` and `accuracy`; raises `ValueError` for an unknown `precision`, or bf16 without a GPU."
     cuda = dls.device is not None and dls.device.type == 'cuda'
     precision = precision or ('bf16' if cuda else 'fp32')
     if precision not in ('fp32', 'bf16'): raise ValueError(f"precision: 'fp32' or 'bf16', got {precision!r}")
     if precision == 'bf16' and not cuda: raise ValueError("precision: bf16 mixed precision needs a CUDA GPU (fastai's MixedPrecision); use fp32 on the CPU")
+    kwargs.setdefault('path', Path(tempfile.mkdtemp(prefix='resnet_fastai-')))  # fastai's default, the data folder, may be read-only or shared
     learn = Learner(dls, CustomResNet(dls.c), opt_func=Adam, loss_func=CrossEntropyLossFlat(), metrics=accuracy, **kwargs)
     if cuda: learn.to_channelslast(use_amp=precision == 'bf16', amp_mode='bf16')
     if compile: learn.model.compile()
@@ -37,7 +39,11 @@ def find_lr_range(
 )->tuple:              # (lr_min, lr_max), with lr_min <= lr_max/10
     "Run fastai's `lr_find`; lr_max is its `minimum` suggestion, lr_min its `valley` capped at lr_max/10. The curve is kept in `learn.lr_curve`."
     if num_it < 2: raise ValueError(f"num_it: the range test needs at least 2 iterations, got {num_it}")
-    sug = learn.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it, suggest_funcs=(valley, minimum), show_plot=False)
+    model_dir = learn.model_dir
+    with tempfile.TemporaryDirectory(prefix='resnet_fastai-lr_find-') as d:   # lr_find's saved weights: never in the run folder
+        learn.model_dir = d
+        try: sug = learn.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it, suggest_funcs=(valley, minimum), show_plot=False)
+        finally: learn.model_dir = model_dir
     learn.lr_curve = dict(lr=[float(o) for o in learn.recorder.lrs], loss=[float(o) for o in learn.recorder.losses])
     lr_max = sug.minimum
     return min(sug.valley, lr_max/10), lr_max
@@ -48,7 +54,7 @@ def one_cycle_kwargs(
     lr_max:float,         # peak learning rate (LRMAX)
     pct_start:float=5/24, # fraction of the iterations spent rising: the peak at epoch 5 of 24
 )->dict:                  # `lr_max`, `div`, `div_final`, `pct_start`, for `Learner.fit_one_cycle`
-    "Arguments of fastai's `fit_one_cycle` for a cycle LRMIN -> LRMAX -> LRMIN; raises `ValueError` unless 0 < lr_min < lr_max and 0 < pct_start < 1."
-    if not 0 < lr_min < lr_max: raise ValueError(f"need 0 < lr_min < lr_max, got lr_min={lr_min}, lr_max={lr_max}")
+    "Arguments of fastai's `fit_one_cycle` for a cycle LRMIN -> LRMAX -> LRMIN; raises `ValueError` unless 0 < lr_min < lr_max < inf and 0 < pct_start < 1."
+    if not 0 < lr_min < lr_max < math.inf: raise ValueError(f"lr_min: need 0 < lr_min < lr_max, both finite, got lr_min={lr_min}, lr_max={lr_max}")
     if not 0 < pct_start < 1: raise ValueError(f"pct_start: need a fraction between 0 and 1, got {pct_start}")
     return dict(lr_max=lr_max, div=lr_max/lr_min, div_final=lr_max/lr_min, pct_start=pct_start)

@@ -13,6 +13,7 @@ import json
 import sklearn.metrics as skm
 from fastcore.script import call_parse
 from fastai.vision.all import *
+from .core import cli_errors, atomic_path
 from .data import cifar10_dls
 from .learner import custom_resnet_learner
 
@@ -115,8 +116,11 @@ def _md_table(rows:list, header:list)->str:
     return '\n'.join(['| ' + ' | '.join(header) + ' |', '|' + '---|'*len(header)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in rows])
 
 def _save(fig, fn):
-    fig.savefig(fn, dpi=100, bbox_inches='tight')
+    with atomic_path(fn) as tmp: fig.savefig(tmp, dpi=100, bbox_inches='tight', format='png')
     plt.close(fig)
+
+def _write_text(fn, text):
+    with atomic_path(fn) as tmp: tmp.write_text(text)
 
 _figures = dict(lr_find='LR range test', schedule='One-cycle schedule', curves='Loss and accuracy per epoch',
                 confusion_matrix='Confusion matrix', misclassified='Most confidently wrong test images')
@@ -134,12 +138,12 @@ def write_report(
     _save(plot_schedule(pd.read_csv(out/'iterations.csv')), out/'schedule.png')
     _save(plot_curves(m['history']), out/'curves.png')
     interp = TestInterpretation.from_learner(learn)   # the one pass over the test set
-    with learn.no_bar(): (out/'summary.txt').write_text(str(learn.summary()))
+    with learn.no_bar(): _write_text(out/'summary.txt', str(learn.summary()))
     interp.plot_confusion_matrix(figsize=(7, 7))
     _save(plt.gcf(), out/'confusion_matrix.png')
     _save(plot_misclassified(interp, k), out/'misclassified.png')
     table = class_table(interp)
-    table.to_csv(out/'per_class.csv', float_format='%.4f')
+    _write_text(out/'per_class.csv', table.to_csv(float_format='%.4f'))
     h = pd.DataFrame(m['history'])
     s = m['schedule']
     settings = [('data', m['data']), ('training / test images', f"{m['n_train']:,} / {m['n_test']:,}"), ('epochs', m['epochs']), ('batch size', m['bs']),
@@ -154,7 +158,7 @@ def write_report(
                for n,t in list(_figures.items())[:4]), [])
     md += ['## Per class', '', _md_table(per_class, ['class', 'accuracy', 'precision', 'recall', 'support']), '']
     md += [f"## {_figures['misclassified']}", '', '![misclassified](misclassified.png)', '', '## Model', '', 'See [summary.txt](summary.txt) for `learn.summary()`.', '']
-    (out/'report.md').write_text('\n'.join(md))
+    _write_text(out/'report.md', '\n'.join(md))
     return out/'report.md'
 
 # %% ../nbs/03_report.ipynb #c033
@@ -174,6 +178,7 @@ def report_run(
     return write_report(learn, run)
 
 @call_parse
+@cli_errors
 def resnet_fastai_report(
     run:str='run',  # run folder written by resnet-fastai-train
     data:str=None,  # the data, if it has moved since the run

@@ -8,10 +8,12 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/train.html.md"""
 __all__ = ['RunCheckpoint', 'StopOnNaN', 'train_run', 'evaluate', 'resnet_fastai_train', 'resnet_fastai_evaluate']
 
 # %% ../nbs/05_train.ipynb #c002
-import json, os, platform, time
+import errno, fcntl, inspect, json, math, os, platform, shutil, time
+from contextlib import contextmanager
 from fastcore.script import call_parse
 from fastai.vision.all import *
-from .data import cifar10_dls
+from .core import cli_errors, atomic_path, write_json, check_writable
+from .data import cifar10_dls, cifar10_path
 from .learner import custom_resnet_learner, find_lr_range, one_cycle_kwargs
 from .report import write_report
 from .inference import load_model
@@ -26,13 +28,14 @@ def _plain(o):
 
 # %% ../nbs/05_train.ipynb #c006
 class RunCheckpoint(Callback):
-    "After each epoch, save model, optimiser, epoch and records atomically to `out`/checkpoint.pth, then history.csv and iterations.csv."
+    "After each epoch, save model, optimiser, epoch and records whole to `out`/checkpoint.pth, then history.csv and iterations.csv."
     order = Recorder.order + 1  # after the Recorder has the epoch's metrics
     def __init__(self,
         out:Path,              # run folder
         history:list=None,     # epoch rows of the run so far, when resuming
         iterations:list=None,  # batch rows of the run so far, when resuming
-    ): self.out,self.history,self.iterations = Path(out),list(history or []),list(iterations or [])
+        need:str=None,         # the run's disk space, for the message on a full disk (`atomic_path`)
+    ): self.out,self.history,self.iterations,self.need = Path(out),list(history or []),list(iterations or []),need
 
     def before_epoch(self): self.i0,self.t0 = len(self.recorder.lrs),time.perf_counter()
 
@@ -45,10 +48,9 @@ class RunCheckpoint(Callback):
         self.iterations += [dict(iteration=self.epoch*n+j, epoch=self.epoch+j/n, lr=float(rec.lrs[i]), mom=float(mom[i]), train_loss=float(rec.losses[i]))
                             for j,i in enumerate(range(self.i0, len(rec.lrs)))]
         ck = dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch, history=self.history, iterations=self.iterations)
-        torch.save(_plain(ck), self.out/'checkpoint.pth.tmp')
-        os.replace(self.out/'checkpoint.pth.tmp', self.out/'checkpoint.pth')
-        pd.DataFrame(self.history).to_csv(self.out/'history.csv', index=False)
-        pd.DataFrame(self.iterations).to_csv(self.out/'iterations.csv', index=False)
+        with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(_plain(ck), tmp)
+        for name, rows in ('history.csv', self.history), ('iterations.csv', self.iterations):
+            with atomic_path(self.out/name, self.need) as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
 
 # %% ../nbs/05_train.ipynb #c008
 class StopOnNaN(Callback):
@@ -68,20 +70,65 @@ class StopOnNaN(Callback):
 def _device_name(dev:torch.device)->str:
     return torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)'
 
-def _prepare_out(out:Path, resume:bool, overwrite:bool)->Path:
-    "Check that `out` can be written, and holds a run to resume, or no run unless `overwrite`."
+def _check_settings(epochs, bs, num_it, pct_start, lr_min, lr_max, num_workers, precision):
+    "Raise `ValueError` for a setting out of range: before any work, the range test included."
+    if epochs < 1: raise ValueError(f"epochs: need at least 1, got {epochs}")
+    if bs < 1: raise ValueError(f"bs: batch size must be positive, got {bs}")
+    if (lr_min is None) != (lr_max is None): raise ValueError("give both lr_min and lr_max to skip the range test, or neither")
+    if lr_min is None and num_it < 2: raise ValueError(f"num_it: the range test needs at least 2 iterations, got {num_it}")
+    one_cycle_kwargs(lr_min or 1e-4, lr_max or 1e-3, pct_start)   # raises for bad LRs or pct_start
+    if num_workers is not None and num_workers < 0: raise ValueError(f"num_workers: need 0 (load in the main process) or more, got {num_workers}")
+    if precision not in (None, 'fp32', 'bf16'): raise ValueError(f"precision: 'fp32' or 'bf16', got {precision!r}")
+    if precision == 'bf16' and default_device().type != 'cuda': raise ValueError("precision: bf16 mixed precision needs a CUDA GPU (fastai's MixedPrecision); use fp32 on the CPU")
+
+def _run_space(model:nn.Module)->str:
+    "Disk space a run needs at its peak: checkpoint.pth twice (weights + Adam's two moments) while it is replaced, model.pth and learner.pkl."
+    return f"about {8*4*total_params(model)[0]/1e6:.0f} MB"
+
+# %% ../nbs/05_train.ipynb #c010c
+_run_files = ['checkpoint.pth', 'metrics.json', 'history.csv', 'iterations.csv', 'run.json', 'model.pth', 'learner.pkl', 'report.md', 'per_class.csv',
+              'summary.txt', 'lr_find.png', 'schedule.png', 'curves.png', 'confusion_matrix.png', 'misclassified.png']
+
+@contextmanager
+def _run_folder(out:Path, resume:bool, overwrite:bool):
+    "Create `out` and hold its lock while the `with` block runs; check it holds a run to resume, or no run unless `overwrite`."
     if resume and overwrite: raise ValueError("resume and overwrite exclude each other: resume continues the run in out, overwrite replaces it")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out/'.write-test').write_text(''); (out/'.write-test').unlink()
+        lock = open(out/'.lock', 'a+')
     except OSError as e: raise ValueError(f"{out}: cannot write to this folder ({type(e).__name__}: {e}). Give another out folder") from e
-    done, ckpt = (out/'metrics.json').exists(), (out/'checkpoint.pth').exists()
-    if resume and not ckpt:
-        raise FileNotFoundError(f"{out}: nothing to resume, no checkpoint.pth" + (": this run finished (see metrics.json)" if done else ": no epoch of a run here completed"))
-    if not resume and (done or ckpt):
-        if not overwrite: raise FileExistsError(f"{out}: holds a previous run ({'metrics.json' if done else 'checkpoint.pth'}). Use resume to continue it, overwrite to replace it, or another out folder")
-        for f in 'checkpoint.pth', 'metrics.json', 'history.csv', 'iterations.csv', 'run.json': (out/f).unlink(missing_ok=True)
-    return out
+    try:
+        with lock:
+            try: fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)   # a POSIX lock: DataLoader workers forked from this process do not hold it
+            except OSError as e:
+                if e.errno not in (errno.EAGAIN, errno.EACCES): raise
+                lock.seek(0)
+                raise BlockingIOError(f"{out}: another run is using this folder ({lock.read().strip() or 'a running process'}). Wait for it to end, or give another out folder") from None
+            lock.seek(0); lock.truncate(); lock.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"); lock.flush()
+            done, ckpt = (out/'metrics.json').exists(), (out/'checkpoint.pth').exists()
+            if resume and not ckpt:
+                raise FileNotFoundError(f"{out}: nothing to resume, no checkpoint.pth" + (": this run finished (see metrics.json)" if done else ": no epoch of a run here completed"))
+            if not resume and (done or ckpt):
+                if not overwrite: raise FileExistsError(f"{out}: holds a previous run ({'metrics.json' if done else 'checkpoint.pth'}). Use resume to continue it, overwrite to replace it, or another out folder")
+                for f in _run_files: (out/f).unlink(missing_ok=True)
+            yield out
+    except BaseException:
+        if created and {o.name for o in out.iterdir()} <= {'.lock'}: shutil.rmtree(out, ignore_errors=True)
+        raise
+
+# %% ../nbs/05_train.ipynb #c010e
+def _resume_state(out:Path, given:dict)->tuple:
+    "(settings, checkpoint) of the interrupted run in `out`; raises `ValueError` if `given` settings differ from it, or its files are unreadable."
+    try: cfg = json.loads((out/'run.json').read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"{out/'run.json'}: unreadable ({type(e).__name__}: {e}), so the run cannot resume. Start it again with overwrite") from e
+    diff = [f"{k}={v!r} (the run's: {cfg.get(k)!r})" for k,v in given.items() if v != cfg.get(k)]
+    if diff: raise ValueError(f"{out}: resume continues the run with its own settings, and these differ from them: {'; '.join(diff)}. Leave them out, or start a new run (overwrite, or another out)")
+    try: ck = torch.load(out/'checkpoint.pth', map_location='cpu', weights_only=True)
+    except Exception as e:
+        n = len(pd.read_csv(out/'history.csv')) if (out/'history.csv').exists() else 'all'
+        raise ValueError(f"{out/'checkpoint.pth'}: unreadable ({type(e).__name__}: {e}); the {n} completed epochs of this run are lost. Start it again with overwrite") from e
+    return cfg, ck
 
 # %% ../nbs/05_train.ipynb #c011
 def train_run(
@@ -104,49 +151,49 @@ def train_run(
     overwrite:bool=False,    # replace a previous run in `out`
 )->dict:                     # what is written to `out`/metrics.json
     "Run the recipe: LR range test, then `fit_one_cycle` from LRMIN up to LRMAX and back; save the run and its report to `out`. See above for errors."
-    out = _prepare_out(Path(out), resume, overwrite)
-    if resume:
-        cfg, ck = json.loads((out/'run.json').read_text()), torch.load(out/'checkpoint.pth', map_location='cpu', weights_only=True)
-    else:
-        if epochs <= 0: raise ValueError(f"epochs: need at least 1, got {epochs}")
-        if (lr_min is None) != (lr_max is None): raise ValueError("give both lr_min and lr_max to skip the range test, or neither")
-        cfg, ck = dict(data=str(data) if data is not None else None, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start,
-                       precision=precision, compile=compile, reproducible=reproducible), None
-    cuda = default_device().type == 'cuda'
-    reproducible = ifnone(cfg.get('reproducible'), not cuda)
-    set_seed(cfg['seed'], reproducible=reproducible)
-    if not reproducible: torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
-    dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers)
-    learn = custom_resnet_learner(dls, precision=cfg.get('precision'), compile=cfg.get('compile', False), path=out, model_dir='.')
-    if not resume:
-        t0 = time.perf_counter()
-        if lr_min is None: lr_min, lr_max = find_lr_range(learn, num_it=cfg['num_it'])
-        cfg.update(lr_min=lr_min, lr_max=lr_max, lr_find=getattr(learn, 'lr_curve', None), lr_find_seconds=time.perf_counter()-t0)
-        (out/'run.json').write_text(json.dumps(cfg, indent=2))
-    else:
-        learn.model.load_state_dict(ck['model'])
-        learn.create_opt()
-        learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
-    schedule = one_cycle_kwargs(cfg['lr_min'], cfg['lr_max'], cfg['pct_start'])
-    cb = RunCheckpoint(out, *((ck['history'], ck['iterations']) if ck else ()))
-    learn.fit_one_cycle(cfg['epochs'], **schedule, cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
-    if getattr(learn, 'diverged', None):
-        loss, epoch, batch, lr = learn.diverged
-        kept = f"the last good checkpoint, after epoch {cb.history[-1]['epoch']}, is in {out/'checkpoint.pth'}" if cb.history else "no epoch completed"
-        raise FloatingPointError(f"training diverged: loss {loss} at epoch {epoch+1}, batch {batch+1}, learning rate {lr:.3g}; {kept}. Try a lower lr_max")
-    torch.save(learn.model.state_dict(), out/'model.pth')
-    learn.export('learner.pkl')
-    h = cb.history
-    metrics = dict(test_accuracy=h[-1]['accuracy'], test_loss=h[-1]['valid_loss'], lr_min=cfg['lr_min'], lr_max=cfg['lr_max'], schedule=schedule,
-        history=h, epochs=cfg['epochs'], bs=cfg['bs'], subset=cfg['subset'], n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=cfg['num_it'],
-        seed=cfg['seed'], lr_find_seconds=cfg['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h), resumed=resume,
-        device=_device_name(dls.device), precision='bf16' if hasattr(learn, 'mixed_precision') else 'fp32', compile=cfg.get('compile', False),
-        reproducible=reproducible, num_workers=dls.train.num_workers,
-        versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
-        data=cfg['data'] or 'untar_data(URLs.CIFAR)', lr_find=cfg['lr_find'])
-    (out/'metrics.json').write_text(json.dumps(metrics, indent=2))
-    (out/'checkpoint.pth').unlink()
-    write_report(learn, out)
+    data = str(Path(data).expanduser().resolve()) if data is not None else None
+    settings = dict(data=data, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start, lr_min=lr_min, lr_max=lr_max,
+                    precision=precision, compile=compile, reproducible=reproducible)
+    if not resume: _check_settings(epochs, bs, num_it, pct_start, lr_min, lr_max, num_workers, precision)
+    defaults = {k: p.default for k,p in inspect.signature(train_run).parameters.items()}
+    with _run_folder(Path(out), resume, overwrite) as out:
+        cfg, ck = _resume_state(out, {k:v for k,v in settings.items() if v != defaults[k]}) if resume else (settings, None)
+        reproducible = ifnone(cfg.get('reproducible'), default_device().type != 'cuda')
+        set_seed(cfg['seed'], reproducible=reproducible)
+        if not reproducible: torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+        dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers)
+        learn = custom_resnet_learner(dls, precision=cfg.get('precision'), compile=cfg.get('compile', False), path=out, model_dir='.')
+        need = _run_space(learn.model)
+        if not resume:
+            t0 = time.perf_counter()
+            if cfg['lr_min'] is None: cfg['lr_min'], cfg['lr_max'] = find_lr_range(learn, num_it=cfg['num_it'])
+            cfg.update(lr_find=getattr(learn, 'lr_curve', None), lr_find_seconds=time.perf_counter()-t0)
+            write_json(out/'run.json', cfg, need)
+        else:
+            learn.model.load_state_dict(ck['model'])
+            learn.create_opt()
+            learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
+        schedule = one_cycle_kwargs(cfg['lr_min'], cfg['lr_max'], cfg['pct_start'])
+        cb = RunCheckpoint(out, *((ck['history'], ck['iterations']) if ck else ()), need=need)
+        learn.fit_one_cycle(cfg['epochs'], **schedule, cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
+        if getattr(learn, 'diverged', None):
+            loss, epoch, batch, lr = learn.diverged
+            kept = f"the last good checkpoint, after epoch {cb.history[-1]['epoch']}, is in {out/'checkpoint.pth'}" if cb.history else "no epoch completed"
+            raise FloatingPointError(f"training diverged: loss {loss} at epoch {epoch+1}, batch {batch+1}, learning rate {lr:.3g}; {kept}. Try a lower lr_max")
+        if len(cb.history) < cfg['epochs']: raise RuntimeError(f"training stopped after {len(cb.history)} of {cfg['epochs']} epochs; no weights were saved")
+        with atomic_path(out/'model.pth', need) as tmp: torch.save(learn.model.state_dict(), tmp)
+        with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
+        h = cb.history
+        metrics = dict(test_accuracy=h[-1]['accuracy'], test_loss=h[-1]['valid_loss'], lr_min=cfg['lr_min'], lr_max=cfg['lr_max'], schedule=schedule,
+            history=h, epochs=cfg['epochs'], bs=cfg['bs'], subset=cfg['subset'], n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=cfg['num_it'],
+            seed=cfg['seed'], lr_find_seconds=cfg['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h), resumed=resume,
+            device=_device_name(dls.device), precision='bf16' if hasattr(learn, 'mixed_precision') else 'fp32', compile=cfg.get('compile', False),
+            reproducible=reproducible, num_workers=dls.train.num_workers,
+            versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
+            data=cfg['data'] or 'untar_data(URLs.CIFAR)', lr_find=cfg['lr_find'])
+        write_json(out/'metrics.json', metrics, need)
+        (out/'checkpoint.pth').unlink()
+        write_report(learn, out)
     return metrics
 
 # %% ../nbs/05_train.ipynb #c018
@@ -158,16 +205,18 @@ def evaluate(
     seed:int=42,              # seed of the subset
     num_workers:int|None=None,# `DataLoader` workers
 )->dict:                      # test_loss, test_accuracy, n_test, weights, data
-    "Test accuracy and loss of the weights in `weights` on CIFAR-10's test set (or test subset); see `load_model` for the errors of a bad weights file."
+    "Test accuracy and loss of the weights in `weights` on CIFAR-10's test set (or test subset); raises `ValueError` for non-finite outputs, and see `load_model`."
     dls = cifar10_dls(data, bs=bs, subset=subset, seed=seed, num_workers=num_workers)
     learn = custom_resnet_learner(dls)
     learn.model.load_state_dict(load_model(weights, dls.c).state_dict())
     with learn.no_bar(): loss, acc = learn.validate()
-    return dict(test_loss=loss, test_accuracy=acc, n_test=len(dls.valid_ds), weights=str(weights),
-                data=str(data) if data is not None else 'untar_data(URLs.CIFAR)')
+    if not math.isfinite(loss): raise ValueError(f"{weights}: these weights give a test loss of {loss}: their outputs are not finite. Use the weights of a run that did not diverge")
+    return dict(test_loss=loss, test_accuracy=acc, n_test=len(dls.valid_ds), weights=str(Path(weights).resolve()),
+                data=str(Path(data).resolve()) if data is not None else 'untar_data(URLs.CIFAR)')
 
 # %% ../nbs/05_train.ipynb #c022
 @call_parse
+@cli_errors
 def resnet_fastai_train(
     data:str=None,       # folder or .tgz/.tar archive in fastai's CIFAR layout; default: download with `untar_data(URLs.CIFAR)`
     out:str='run',       # folder for metrics.json, model.pth and learner.pkl
@@ -187,24 +236,25 @@ def resnet_fastai_train(
     overwrite:bool=False,# replace a previous run in --out
 ):
     "Train CustomResNet on CIFAR-10: LR range test for LRMIN/LRMAX, then one-cycle training."
-    try: m = train_run(data=data, out=out, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start, lr_min=lr_min, lr_max=lr_max,
-                       num_workers=num_workers, precision=precision, compile=compile, reproducible=reproducible or None, resume=resume, overwrite=overwrite)
-    except (ValueError, FileNotFoundError, FileExistsError, FloatingPointError) as e: raise SystemExit(f"resnet-fastai-train: {e}")
+    m = train_run(data=data, out=out, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=pct_start, lr_min=lr_min, lr_max=lr_max,
+                  num_workers=num_workers, precision=precision, compile=compile, reproducible=reproducible or None, resume=resume, overwrite=overwrite)
     print(f"lr_min {m['lr_min']:.3g}  lr_max {m['lr_max']:.3g}  test accuracy {m['test_accuracy']:.4f}  test loss {m['test_loss']:.4f}  "
           f"range test {m['lr_find_seconds']:.1f} s  training {m['train_seconds']:.1f} s  device {m['device']} ({m['precision']})  -> {Path(out)/'metrics.json'}")
 
 @call_parse
+@cli_errors
 def resnet_fastai_evaluate(
     weights:str=None,    # state_dict file (model.pth from resnet-fastai-train); required
     data:str=None,       # folder or .tgz/.tar archive in fastai's CIFAR layout; default: the download
     bs:int=512,          # batch size
     subset:int=None,     # test on the subset/5 test images of the training run's subset
     seed:int=42,         # seed of that subset
-    out:str='evaluation.json', # JSON file to write the results to
+    out:str=None,        # JSON file for the results; default: evaluation.json beside the weights
 ):
     "Print and save the test accuracy and loss of saved weights."
-    if weights is None: raise SystemExit("resnet-fastai-evaluate: --weights FILE is required (the model.pth that resnet-fastai-train wrote)")
-    try: e = evaluate(weights, data, bs, subset, seed)
-    except (ValueError, FileNotFoundError) as err: raise SystemExit(f"resnet-fastai-evaluate: {err}")
-    Path(out).write_text(json.dumps(e, indent=2))
+    if weights is None: raise ValueError("weights: required, the model.pth that resnet-fastai-train wrote")
+    out = Path(out) if out else Path(weights).parent/'evaluation.json'
+    check_writable(out, 'out')
+    e = evaluate(weights, data, bs, subset, seed)
+    write_json(out, e)
     print(f"test accuracy {e['test_accuracy']:.4f}  test loss {e['test_loss']:.4f}  on {e['n_test']} images  -> {out}")
