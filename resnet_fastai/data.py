@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from fastai.vision.all import *
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwise asks PyPI for updates on import
 import albumentations as A  # after fastai's star import, which has its own `A`
+from .core import atomic_path
 
 # %% ../nbs/01_data.ipynb #c005
 cifar_mean_u8 = tuple(round(255*m) for m in cifar_stats[0])  # (125, 123, 114): fastai's `cifar_stats` mean, as uint8 RGB
@@ -77,13 +78,25 @@ def _layout_root(path:Path)->Path:
     if len(subs) == 1: return _layout_root(subs[0])
     raise FileNotFoundError(f"{path}: no train/ and test/ folders. Expected fastai's CIFAR layout: train/<class>/*.png|jpg and test/<class>/*.png|jpg")
 
+def _download()->Path:
+    "`untar_data(URLs.CIFAR)`; on failure a `ConnectionError` that says what to do, and no empty folder or partial archive left behind."
+    arc = fastai_path('archive')/URLs.CIFAR.split('/')[-1]
+    new = [p for p in (arc.parent, fastai_path('data'), arc, arc.with_name(arc.name+'.lock')) if not p.exists()]  # the lock: fastdownload's
+    try: return untar_data(URLs.CIFAR)
+    except Exception as e:
+        for p in reversed(new):
+            if p.is_file(): p.unlink()
+            elif p.is_dir() and not any(p.iterdir()): p.rmdir()
+        raise ConnectionError(f"data: cannot download CIFAR-10 from {URLs.CIFAR} ({type(e).__name__}: {e}). No network? Give a folder or .tgz/.tar archive in fastai's CIFAR layout as data") from e
+
+
 # %% ../nbs/01_data.ipynb #c015
 def cifar10_path(
     source:str|Path|None=None, # folder or .tgz/.tar archive in fastai's CIFAR layout; `None`: `untar_data(URLs.CIFAR)`
     cache:str|Path|None=None,  # where archives are extracted; default fastai's data folder (`~/.fastai/data`)
 )->Path:                       # folder holding `train/` and `test/`
-    "Folder of CIFAR-10 from `source`; raises `FileNotFoundError` for a missing path or layout, `ValueError` for a bad archive."
-    if source is None: return _layout_root(untar_data(URLs.CIFAR))
+    "Folder of CIFAR-10 from `source`; raises `FileNotFoundError` for a missing path or layout, `ValueError` for a bad archive, `ConnectionError` if the download fails."
+    if source is None: return _layout_root(_download())
     src = Path(source).expanduser()
     if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder. Give a folder or .tgz/.tar archive in fastai's CIFAR layout, or no source to download CIFAR-10")
     if src.is_dir(): return _layout_root(src)
@@ -181,15 +194,6 @@ def _cache_key(root:Path, fns:list, size:int)->str:
     for f in fns: st = f.stat(); h.update(f'{f.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:24]
 
-def _write_atomic(fn:Path, write)->Path:
-    "Call `write(file object)` on a temporary file beside `fn`, then rename it to `fn`; the temporary file never survives a failure."
-    tmp = fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
-    try:
-        with open(tmp, 'wb') as f: write(f)
-        os.replace(tmp, fn)
-    finally: tmp.unlink(missing_ok=True)
-    return fn
-
 # %% ../nbs/01_data.ipynb #c031e
 def load_images(
     root:Path,                # data folder, from `cifar10_path`; cache names use paths relative to it
@@ -208,8 +212,8 @@ def load_images(
     _warn_resized([str(f) for f in resized], len(fns), size)
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        _write_atomic(fn.with_suffix('.json'), lambda f: f.write(json.dumps([str(o) for o in resized]).encode()))
-        _write_atomic(fn, lambda f: np.save(f, x))  # last: its presence means the cache is complete
+        with atomic_path(fn.with_suffix('.json')) as tmp: tmp.write_text(json.dumps([str(o) for o in resized]))
+        with atomic_path(fn) as tmp, open(tmp, 'wb') as f: np.save(f, x)  # last: its presence means the cache is complete
     except OSError as e:
         warn(f"{cache}: cannot write the image cache ({type(e).__name__}: {e}); images are decoded again on every call")
         return x

@@ -8,7 +8,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/train.html.md"""
 __all__ = ['RunCheckpoint', 'StopOnNaN', 'train_run', 'evaluate', 'resnet_fastai_train', 'resnet_fastai_evaluate']
 
 # %% ../nbs/05_train.ipynb #c002
-import errno, fcntl, inspect, json, math, os, platform, shutil, time
+import errno, fcntl, inspect, json, math, os, platform, shutil, sys, time
 from contextlib import contextmanager
 from fastcore.script import call_parse
 from fastai.vision.all import *
@@ -35,7 +35,8 @@ class RunCheckpoint(Callback):
         history:list=None,     # epoch rows of the run so far, when resuming
         iterations:list=None,  # batch rows of the run so far, when resuming
         need:str=None,         # the run's disk space, for the message on a full disk (`atomic_path`)
-    ): self.out,self.history,self.iterations,self.need = Path(out),list(history or []),list(iterations or []),need
+        on_epoch=None,         # called with each new epoch row, e.g. to log it
+    ): self.out,self.history,self.iterations,self.need,self.on_epoch = Path(out),list(history or []),list(iterations or []),need,on_epoch
 
     def before_epoch(self): self.i0,self.t0 = len(self.recorder.lrs),time.perf_counter()
 
@@ -51,6 +52,7 @@ class RunCheckpoint(Callback):
         with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(_plain(ck), tmp)
         for name, rows in ('history.csv', self.history), ('iterations.csv', self.iterations):
             with atomic_path(self.out/name, self.need) as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
+        if self.on_epoch: self.on_epoch(self.history[-1])
 
 # %% ../nbs/05_train.ipynb #c008
 class StopOnNaN(Callback):
@@ -84,6 +86,12 @@ def _check_settings(epochs, bs, num_it, pct_start, lr_min, lr_max, num_workers, 
 def _run_space(model:nn.Module)->str:
     "Disk space a run needs at its peak: checkpoint.pth twice (weights + Adam's two moments) while it is replaced, model.pth and learner.pkl."
     return f"about {8*4*total_params(model)[0]/1e6:.0f} MB"
+
+def _epoch_line(epochs:int): # total epochs of the run
+    "A function printing one epoch row of `RunCheckpoint` as one line."
+    return lambda r: print(f"epoch {r['epoch']:>{len(str(epochs))}}/{epochs}  train loss {r['train_loss']:.4f}  test loss {r['valid_loss']:.4f}  "
+                           f"accuracy {r['accuracy']:.4f}  lr {r['lr']:.2e}  {r['seconds']:.1f} s", flush=True)
+
 
 # %% ../nbs/05_train.ipynb #c010c
 _run_files = ['checkpoint.pth', 'metrics.json', 'history.csv', 'iterations.csv', 'run.json', 'model.pth', 'learner.pkl', 'report.md', 'per_class.csv',
@@ -149,6 +157,7 @@ def train_run(
     cbs:list|None=None,      # more fastai callbacks for `fit_one_cycle`
     resume:bool=False,       # continue the interrupted run in `out` from its checkpoint, with its settings
     overwrite:bool=False,    # replace a previous run in `out`
+    progress:bool|None=None, # fastprogress bars; `None`: when stdout is a terminal, else one line per step (for log files)
 )->dict:                     # what is written to `out`/metrics.json
     "Run the recipe: LR range test, then `fit_one_cycle` from LRMIN up to LRMAX and back; save the run and its report to `out`. See above for errors."
     data = str(Path(data).expanduser().resolve()) if data is not None else None
@@ -164,17 +173,22 @@ def train_run(
         dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers)
         learn = custom_resnet_learner(dls, precision=cfg.get('precision'), compile=cfg.get('compile', False), path=out, model_dir='.')
         need = _run_space(learn.model)
+        quiet = not ifnone(progress, sys.stdout.isatty())
+        if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
+        if quiet: print(f"{'resuming' if resume else 'training'} CustomResNet on {_device_name(dls.device)} ({cfg.get('precision') or ('bf16' if hasattr(learn, 'mixed_precision') else 'fp32')}): "
+                        f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, {cfg['epochs']} epochs, batch {cfg['bs']}, seed {cfg['seed']}", flush=True)
         if not resume:
             t0 = time.perf_counter()
             if cfg['lr_min'] is None: cfg['lr_min'], cfg['lr_max'] = find_lr_range(learn, num_it=cfg['num_it'])
             cfg.update(lr_find=getattr(learn, 'lr_curve', None), lr_find_seconds=time.perf_counter()-t0)
             write_json(out/'run.json', cfg, need)
+            if quiet: print(f"range test: lr_min {cfg['lr_min']:.2e}, lr_max {cfg['lr_max']:.2e} " + (f"({len(cfg['lr_find']['lr'])} iterations, {cfg['lr_find_seconds']:.1f} s)" if cfg['lr_find'] else "(given)"), flush=True)
         else:
             learn.model.load_state_dict(ck['model'])
             learn.create_opt()
             learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
         schedule = one_cycle_kwargs(cfg['lr_min'], cfg['lr_max'], cfg['pct_start'])
-        cb = RunCheckpoint(out, *((ck['history'], ck['iterations']) if ck else ()), need=need)
+        cb = RunCheckpoint(out, *((ck['history'], ck['iterations']) if ck else ()), need=need, on_epoch=_epoch_line(cfg['epochs']) if quiet else None)
         learn.fit_one_cycle(cfg['epochs'], **schedule, cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
         if getattr(learn, 'diverged', None):
             loss, epoch, batch, lr = learn.diverged
