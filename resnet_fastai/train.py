@@ -173,9 +173,9 @@ def train_run(
         dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers)
         learn = custom_resnet_learner(dls, precision=cfg.get('precision'), compile=cfg.get('compile', False), path=out, model_dir='.')
         need = _run_space(learn.model)
-        quiet = not ifnone(progress, sys.stdout.isatty())
+        quiet, prec = not ifnone(progress, sys.stdout.isatty()), 'bf16' if hasattr(learn, 'mixed_precision') else 'fp32'
         if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
-        if quiet: print(f"{'resuming' if resume else 'training'} CustomResNet on {_device_name(dls.device)} ({cfg.get('precision') or ('bf16' if hasattr(learn, 'mixed_precision') else 'fp32')}): "
+        if quiet: print(f"{'resuming' if resume else 'training'} CustomResNet on {_device_name(dls.device)} ({prec}): "
                         f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, {cfg['epochs']} epochs, batch {cfg['bs']}, seed {cfg['seed']}", flush=True)
         if not resume:
             t0 = time.perf_counter()
@@ -201,7 +201,7 @@ def train_run(
         metrics = dict(test_accuracy=h[-1]['accuracy'], test_loss=h[-1]['valid_loss'], lr_min=cfg['lr_min'], lr_max=cfg['lr_max'], schedule=schedule,
             history=h, epochs=cfg['epochs'], bs=cfg['bs'], subset=cfg['subset'], n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=cfg['num_it'],
             seed=cfg['seed'], lr_find_seconds=cfg['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h), resumed=resume,
-            device=_device_name(dls.device), precision='bf16' if hasattr(learn, 'mixed_precision') else 'fp32', compile=cfg.get('compile', False),
+            device=_device_name(dls.device), precision=prec, compile=cfg.get('compile', False),
             reproducible=reproducible, num_workers=dls.train.num_workers,
             versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
             data=cfg['data'] or 'untar_data(URLs.CIFAR)', lr_find=cfg['lr_find'])
