@@ -53,7 +53,7 @@ def loader_table(data, reps=2):
     cache = Path(tempfile.mkdtemp())
     t = time.perf_counter(); cifar10_dls(data, cache=cache); cold = time.perf_counter()-t
     t = time.perf_counter(); dls = cifar10_dls(data, cache=cache, device=torch.device('cpu')); warm = time.perf_counter()-t
-    res = dict(cold_dls_seconds=cold, warm_dls_seconds=warm, default_workers=dls.train.num_workers, reps=reps)
+    res = dict(cold_dls_seconds=cold, warm_dls_seconds=warm, default_workers=dls.train.fake_l.num_workers, reps=reps)  # fastai's `DataLoader.num_workers` is always 1
     # Each figure is the best of `reps` epochs, and albumentations alone is measured next to each loader run: a shared machine drifts.
     best = lambda f: max(f() for _ in range(reps))
     for nw in sorted({0, 1, 2, dls.train.num_workers}):

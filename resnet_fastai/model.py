@@ -33,12 +33,16 @@ def res_block(nf:int)->Residual: # `x + (conv_bn(nf,nf) -> conv_bn(nf,nf))(x)`, 
 # %% ../nbs/00_model.ipynb #c012
 class CustomResNet(nn.Module):
     "ResNet for CIFAR-10: [N,3,32,32] float images -> [N,`n_out`] logits; raises `ValueError` on other image sizes."
-    def __init__(self, n_out:int=10): # number of classes
+    def __init__(self,
+        n_out:int=10,        # number of classes
+        residual:bool=True,  # keep the two residual blocks; `False`: the plain network without them (an ablation)
+    ):
         super().__init__()
+        rb = res_block if residual else lambda nf: nn.Sequential()
         self.prep = conv_bn(3, 64)                                            # [N, 64,32,32]
-        self.layer1 = nn.Sequential(conv_bn(64, 128, pool=True), res_block(128)) # [N,128,16,16]
+        self.layer1 = nn.Sequential(conv_bn(64, 128, pool=True), rb(128))     # [N,128,16,16]
         self.layer2 = conv_bn(128, 256, pool=True)                            # [N,256, 8, 8]
-        self.layer3 = nn.Sequential(conv_bn(256, 512, pool=True), res_block(512)) # [N,512, 4, 4]
+        self.layer3 = nn.Sequential(conv_bn(256, 512, pool=True), rb(512))    # [N,512, 4, 4]
         self.pool = nn.MaxPool2d(4)                                           # [N,512, 1, 1]
         self.fc = nn.Linear(512, n_out)                                       # [N,n_out]
 

@@ -6,16 +6,16 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/report.html.md"""
 
 # %% auto #0
 __all__ = ['iterations_df', 'plot_lr_find', 'plot_schedule', 'history_rows', 'plot_curves', 'TestInterpretation', 'class_table',
-           'plot_misclassified', 'write_report', 'report_run', 'resnet_fastai_report']
+           'plot_misclassified', 'write_report', 'report_run']
 
 # %% ../nbs/03_report.ipynb #c002
 import json
 import sklearn.metrics as skm
-from fastcore.script import call_parse
 from fastai.vision.all import *
-from .core import cli_errors, atomic_path
+from .core import atomic_path
 from .data import cifar10_dls
 from .learner import custom_resnet_learner
+from .inference import load_model
 
 # %% ../nbs/03_report.ipynb #c007
 def iterations_df(learn:Learner)->pd.DataFrame: # one row per training batch: iteration, epoch, lr, mom, train_loss
@@ -148,9 +148,10 @@ def write_report(
     s = m['schedule']
     settings = [('data', m['data']), ('training / test images', f"{m['n_train']:,} / {m['n_test']:,}"), ('epochs', m['epochs']), ('batch size', m['bs']),
                 ('LRMIN (lr_min)', f"{m['lr_min']:.3e}"), ('LRMAX (lr_max)', f"{m['lr_max']:.3e}"), ('div = div_final', f"{s['div']:.2f}"),
-                ('pct_start', f"{s['pct_start']:.4f}"), ('range-test iterations', m['num_it']), ('seed', m['seed']), ('device', f"{m['device']}, {m.get('precision', 'fp32')}"),
+                ('pct_start', f"{s['pct_start']:.4f}"), ('range-test iterations', m['num_it']),
+                *[(k.replace('_', ' '), m[k] if m[k] is not None else 'default') for k in ('suggestion', 'opt', 'wd', 'label_smoothing', 'aug', 'residual') if k in m], ('seed', m['seed']), ('device', f"{m['device']}, {m.get('precision', 'fp32')}"),
                 ('versions', ', '.join(f'{k} {v}' for k,v in m['versions'].items()))]
-    results = [('final test accuracy', f"{m['test_accuracy']:.2%}"), ('best test accuracy', f"{h.accuracy.max():.2%} (epoch {int(h.epoch[h.accuracy.idxmax()])})"),
+    results = [('final test accuracy', f"{m['test_accuracy']:.2%}"), *([('with flip TTA', f"{m['test_accuracy_tta']:.2%}")] if 'test_accuracy_tta' in m else []), ('best test accuracy', f"{h.accuracy.max():.2%} (epoch {int(h.epoch[h.accuracy.idxmax()])})"),
                ('final test loss', f"{m['test_loss']:.4f}"), ('LR range test', f"{m['lr_find_seconds']:.1f} s"), ('training', f"{m['train_seconds']:.1f} s")]
     per_class = [(c, f'{r.accuracy:.2%}', f'{r.precision:.2%}', f'{r.recall:.2%}', int(r.support)) for c,r in table.iterrows()]
     md = ['# Training report', '', _md_table(results, ['result', 'value']), '', '## Settings', '', _md_table(settings, ['setting', 'value']), '']
@@ -167,21 +168,13 @@ def report_run(
     data:str|Path|None=None,  # data, if it has moved since the run; default: the run's
     num_workers:int|None=None,# `DataLoader` workers
 )->Path:                      # `run`/report.md
-    "Rebuild the report of the saved run in `run` from its metrics.json, iterations.csv and model.pth."
+    "Rebuild the report of the saved run in `run` from its metrics.json, iterations.csv and weights."
     run = Path(run)
     if not (run/'metrics.json').exists(): raise FileNotFoundError(f"{run}: no metrics.json. Give a folder written by resnet-fastai-train")
     m = json.loads((run/'metrics.json').read_text())
     src = data if data is not None else (None if m['data'] == 'untar_data(URLs.CIFAR)' else m['data'])
     dls = cifar10_dls(src, bs=m['bs'], subset=m['subset'], seed=m['seed'], num_workers=num_workers)
-    learn = custom_resnet_learner(dls, path=run, model_dir='.')
-    learn.model.load_state_dict(torch.load(run/'model.pth', map_location='cpu', weights_only=True))
+    weights = run/'model.safetensors' if (run/'model.safetensors').exists() else run/'model.pth'   # model.pth: runs of version 0.0.1
+    learn = custom_resnet_learner(dls, residual=m.get('residual', True), path=run, model_dir='.')
+    learn.model.load_state_dict(load_model(weights, dls.c).state_dict())
     return write_report(learn, run)
-
-@call_parse
-@cli_errors
-def resnet_fastai_report(
-    run:str='run',  # run folder written by resnet-fastai-train
-    data:str=None,  # the data, if it has moved since the run
-):
-    "(Re)build the report of a saved training run: figures, per_class.csv, summary.txt and report.md."
-    print(report_run(run, data))
