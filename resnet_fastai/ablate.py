@@ -8,7 +8,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/ablate.html.md"""
 __all__ = ['variants', 'ablate', 'ablation_table', 'plot_ablation', 'resnet_fastai_ablate']
 
 # %% ../nbs/07_ablate.ipynb #a002
-import json, math
+import gc, json, math
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import call_parse
@@ -50,6 +50,7 @@ def ablate(
             elif (run/'checkpoint.pth').exists(): m = train_run(out=run, resume=True, report=False, **{k:v for k,v in kwargs.items() if k in ('num_workers', 'progress')})
             else: m = train_run(data, out=run, seed=seed, report=False, **variants[name], **kwargs)
             rows.append(dict(variant=name, seed=seed, **{k: m[k] for k in _columns[2:]}))
+            gc.collect()   # the finished run's DataLoader iterators, before the next run forks its workers (else a forked worker may collect them, and warn)
             with atomic_path(out/'ablation.csv') as tmp: pd.DataFrame(rows, columns=_columns).to_csv(tmp, index=False)
             if log: log(f"{name} seed {seed}: test accuracy {m['test_accuracy']:.4f}, with flip TTA {m['test_accuracy_tta']:.4f}, training {m['train_seconds']:.1f} s")
     df = pd.DataFrame(rows, columns=_columns)
@@ -82,7 +83,8 @@ def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: 
     ax.plot(100*g.test_accuracy_tta['mean'], g.index, 'k.', label='with flip TTA')
     lo = 100*min(g.test_accuracy['mean'].min(), g.test_accuracy_tta['mean'].min())
     ax.set_xlim(max(0, lo - 5), 100*g.test_accuracy_tta['mean'].max() + 2)
-    ax.set_xlabel(f"test accuracy, % (mean over {df.seed.nunique()} seed{'s' if df.seed.nunique() > 1 else ''})"); ax.legend(loc='lower right')
+    ax.set_xlabel(f"test accuracy, %: mean ± std over each variant's runs ({df.groupby('variant').size().min()} to {df.groupby('variant').size().max()} seeds)")
+    ax.legend(loc='lower left', bbox_to_anchor=(1.01, 0), frameon=False)
     if fn:
         with atomic_path(Path(fn)) as tmp: fig.savefig(tmp, dpi=100, bbox_inches='tight', format='png')
         plt.close(fig)

@@ -33,7 +33,7 @@ def resnet_fastai_train(
     label_smoothing:float=0., # label smoothing of the cross-entropy
     opt:str='adam',      # optimiser: adam, or sgd (with momentum)
     aug:str='crop,flip,cutout', # steps of the training augmentation, comma-separated; '' for none
-    residual:bool=True,  # keep the residual blocks (--no-residual: the plain network, an ablation)
+    no_residual:bool=False, # the network without its residual blocks (an ablation)
     num_workers:int=None,# DataLoader workers; default CPUs - 1, at most 16
     precision:str=None,  # bf16 or fp32; default bf16 on a GPU, fp32 on the CPU
     compile:bool=False,  # torch.compile the model (about 30 s of compiling, worth it only for long runs)
@@ -44,7 +44,7 @@ def resnet_fastai_train(
     "Train CustomResNet on CIFAR-10: LR range test for LRMIN/LRMAX, then one-cycle training; writes the run to --out."
     from resnet_fastai.train import train_run
     m = train_run(data=data, out=out, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=float(pct_start), lr_min=lr_min, lr_max=lr_max,
-                  suggestion=suggestion, wd=wd, label_smoothing=label_smoothing, opt=opt, aug=aug, residual=residual,
+                  suggestion=suggestion, wd=wd, label_smoothing=label_smoothing, opt=opt, aug=aug, residual=not no_residual,
                   num_workers=num_workers, precision=precision, compile=compile, reproducible=reproducible or None, resume=resume, overwrite=overwrite)
     print(f"lr_min {m['lr_min']:.3g}  lr_max {m['lr_max']:.3g}  test accuracy {m['test_accuracy']:.4f} (flip TTA {m['test_accuracy_tta']:.4f})  test loss {m['test_loss']:.4f}  "
           f"range test {m['lr_find_seconds']:.1f} s  training {m['train_seconds']:.1f} s  device {m['device']} ({m['precision']})  -> {Path(out)/'metrics.json'}")

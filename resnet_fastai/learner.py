@@ -28,8 +28,8 @@ def custom_resnet_learner(
     dls:DataLoaders,          # e.g. `cifar10_dls()`; the number of classes is `dls.c`
     precision:str|None=None,  # 'bf16' (mixed, CUDA only) or 'fp32'; `None`: bf16 on a GPU, fp32 on the CPU
     compile:bool=False,       # `torch.compile` the model, in place
-    wd:float|None=None,       # decoupled weight decay (fastai's `true_wd`); `None`: the optimiser's default (Adam 0.01, SGD 0)
-    label_smoothing:float=0., # PyTorch's `label_smoothing` of `CrossEntropyLossFlat`, in [0, 1)
+    wd:float|None=None,       # decoupled weight decay (fastai's `true_wd`); `None`: the optimiser's default (Adam 0.01, SGD 0), kept by the ablation in `07_ablate`
+    label_smoothing:float=0., # PyTorch's `label_smoothing` of `CrossEntropyLossFlat`, in [0, 1); 0 kept by the ablation in `07_ablate`
     opt:str='adam',           # 'adam' (fastai's `Adam`), or 'sgd' (fastai's `SGD` with momentum 0.9, for comparison)
     residual:bool=True,       # `CustomResNet(residual=...)`: `False` removes the residual blocks (an ablation)
     **kwargs,                 # passed to `Learner`, e.g. `cbs`, `path` (default: a new temporary folder, never the data's)

@@ -174,7 +174,7 @@ def train_run(
                     precision=precision, compile=compile, reproducible=reproducible)
     if not resume: _check_settings(num_workers=num_workers, **settings)
     defaults = {k: float(p.default) if k == 'pct_start' else p.default for k,p in inspect.signature(train_run).parameters.items()}
-    with _run_folder(Path(out), resume, overwrite) as out:
+    with _run_folder(Path(out).expanduser().absolute(), resume, overwrite) as out:   # absolute: fastai writes learn.export's file relative to learn.path
         cfg, ck = _resume_state(out, {k:v for k,v in settings.items() if v != defaults[k]}) if resume else (settings, None)
         cfg = {**{k: defaults[k] for k in settings}, **cfg}   # runs of older versions lack the newer settings
         reproducible = ifnone(cfg['reproducible'], default_device().type != 'cuda')
