@@ -34,5 +34,5 @@ chromium:
 
 test: $(VENV)/.installed chromium
 	$(BIN)/python tools/docs.py
-	$(BIN)/nbdev-test --timing --cell-timing-min 30
+	$(BIN)/nbdev-test --do-print --timing --cell-timing-min 30
 	$(BIN)/pytest -q tools/test_docs.py
