@@ -30,7 +30,7 @@ chromium:
 	@if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then \
 	  S=; [ "$$(id -u)" = 0 ] || S="sudo -n"; \
 	  $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
-	  || { echo "could not install chromium and chromium-driver, which the docs test needs"; exit 1; }; fi
+	  || echo "could not install chromium and chromium-driver: the notebooks' tests run, and tools/test_docs.py will fail"; fi
 
 test: $(VENV)/.installed chromium
 	$(BIN)/python tools/docs.py

@@ -56,7 +56,7 @@ def loader_table(data, reps=2):
     res = dict(cold_dls_seconds=cold, warm_dls_seconds=warm, default_workers=dls.train.fake_l.num_workers, reps=reps)  # fastai's `DataLoader.num_workers` is always 1
     # Each figure is the best of `reps` epochs, and albumentations alone is measured next to each loader run: a shared machine drifts.
     best = lambda f: max(f() for _ in range(reps))
-    for nw in sorted({0, 1, 2, dls.train.num_workers}):
+    for nw in sorted({0, 1, 2, res['default_workers']}):
         res[f'albu_before_{nw}'] = best(lambda: albu_alone(dls.train_ds.items))
         runs = [loader_epoch(dls.train, nw) for _ in range(reps)]
         res[f'loader_{nw}'], res[f'first_batch_{nw}'] = max(r[0] for r in runs), min(r[1] for r in runs)

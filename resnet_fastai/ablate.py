@@ -27,6 +27,18 @@ variants = {
 # %% ../nbs/07_ablate.ipynb #a007
 _columns = ['variant', 'seed', 'test_accuracy', 'test_accuracy_tta', 'train_seconds', 'lr_min', 'lr_max']
 
+def _finished(run:Path, args:dict)->dict:
+    "The metrics.json of the finished run in `run`; `ValueError` if it was made with other settings than `args` (those it records)."
+    from resnet_fastai.train import train_run
+    import inspect
+    m, defaults = json.loads((run/'metrics.json').read_text()), {k: p.default for k,p in inspect.signature(train_run).parameters.items()}
+    want = {k: args.get(k, defaults[k]) for k in ('epochs', 'bs', 'subset', 'num_it', 'seed', 'label_smoothing', 'opt', 'aug', 'suggestion', 'residual')}
+    if args.get('wd') is not None: want['wd'] = args['wd']
+    if args.get('data') is not None: want['data'] = str(Path(args['data']).expanduser().resolve())
+    diff = [f"{k}={m.get(k)!r} (asked: {v!r})" for k,v in want.items() if k in m and m[k] != v]
+    if diff: raise ValueError(f"out: {run} holds a run made with other settings: {'; '.join(diff)}. Give another out folder for these settings")
+    return m
+
 def ablate(
     data:str|Path|None=None, # as in `train_run`
     out:str|Path='ablation', # folder of the runs and of ablation.csv, ablation.md, ablation.png
@@ -38,7 +50,7 @@ def ablate(
     "Train the default recipe and each variant of `names` with each seed; write the table (`ablation_table`) and figure (`plot_ablation`). Raises `ValueError` for an unknown variant."
     import pandas as pd
     from resnet_fastai.train import train_run
-    names = ['default'] + [n for n in (names or variants) if n != 'default']
+    names, seeds = list(dict.fromkeys(['default', *(names or variants)])), list(dict.fromkeys(seeds))   # in order, once each
     unknown = [n for n in names if n not in variants]
     if unknown: raise ValueError(f"variants: unknown {', '.join(unknown)}; choose among {', '.join(variants)}")
     if not seeds: raise ValueError("seeds: give at least one seed")
@@ -46,20 +58,27 @@ def ablate(
     for seed in seeds:
         for name in names:
             run = out/f'{name}-seed{seed}'
-            if (run/'metrics.json').exists(): m = json.loads((run/'metrics.json').read_text())
-            elif (run/'checkpoint.pth').exists(): m = train_run(out=run, resume=True, report=False, **{k:v for k,v in kwargs.items() if k in ('num_workers', 'progress')})
-            else: m = train_run(data, out=run, seed=seed, report=False, **variants[name], **kwargs)
-            rows.append(dict(variant=name, seed=seed, **{k: m[k] for k in _columns[2:]}))
+            args = dict(data=data, out=run, seed=seed, report=False, **{**kwargs, **variants[name]})
+            try:
+                if (run/'metrics.json').exists(): m = _finished(run, args)
+                else: m = train_run(resume=(run/'checkpoint.pth').exists(), **args)   # resume refuses other settings than the run's
+                rows.append(dict(variant=name, seed=seed, **{k: m[k] for k in _columns[2:]}))
+            except FloatingPointError as e:   # a diverged variant is a result: a row without accuracies
+                rows.append(dict(variant=name, seed=seed)); m = None
+                if log: log(f"{name} seed {seed}: {e}")
             gc.collect()   # the finished run's DataLoader iterators, before the next run forks its workers (else a forked worker may collect them, and warn)
             with atomic_path(out/'ablation.csv') as tmp: pd.DataFrame(rows, columns=_columns).to_csv(tmp, index=False)
-            if log: log(f"{name} seed {seed}: test accuracy {m['test_accuracy']:.4f}, with flip TTA {m['test_accuracy_tta']:.4f}, training {m['train_seconds']:.1f} s")
+            if log and m: log(f"{name} seed {seed}: test accuracy {m['test_accuracy']:.4f}, with flip TTA {m['test_accuracy_tta']:.4f}, training {m['train_seconds']:.1f} s")
     df = pd.DataFrame(rows, columns=_columns)
     with atomic_path(out/'ablation.md') as tmp: Path(tmp).write_text(ablation_table(df) + '\n')
     plot_ablation(df, out/'ablation.png')
     return df
 
 # %% ../nbs/07_ablate.ipynb #a009
-def _pm(s): return f"{100*s.mean():.2f} ± {100*s.std():.2f}" if len(s) > 1 else f"{100*s.mean():.2f}"
+def _pm(s):
+    div = f" ({s.isna().sum()} diverged)" if s.isna().any() else ''
+    s = s.dropna()
+    return ('all diverged' if not len(s) else f"{100*s.mean():.2f} ± {100*s.std():.2f}" if len(s) > 1 else f"{100*s.mean():.2f}") + div
 
 def ablation_table(df)->str: # rows as `ablate` returns them
     "Markdown table of each variant's test accuracy, mean ± standard deviation over seeds in %, with and without flip TTA, and its difference from 'default', best first."
@@ -81,8 +100,8 @@ def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: 
     ax.barh(g.index, 100*g.test_accuracy['mean'], xerr=100*g.test_accuracy['std'].fillna(0), capsize=3,
             color=['tab:orange' if n == 'default' else 'tab:blue' for n in g.index], label='test accuracy ± std')
     ax.plot(100*g.test_accuracy_tta['mean'], g.index, 'k.', label='with flip TTA')
-    lo = 100*min(g.test_accuracy['mean'].min(), g.test_accuracy_tta['mean'].min())
-    ax.set_xlim(max(0, lo - 5), 100*g.test_accuracy_tta['mean'].max() + 2)
+    lo, hi = 100*g.test_accuracy['mean'].min(), 100*g.test_accuracy_tta['mean'].max()
+    if not math.isnan(lo): ax.set_xlim(max(0, min(lo, hi) - 5), min(100, hi + 2))   # all NaN: every run diverged
     ax.set_xlabel(f"test accuracy, %: mean ± std over each variant's runs ({df.groupby('variant').size().min()} to {df.groupby('variant').size().max()} seeds)")
     ax.legend(loc='lower left', bbox_to_anchor=(1.01, 0), frameon=False)
     if fn:

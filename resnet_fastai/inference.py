@@ -47,7 +47,7 @@ def _read_weights(fn:Path)->tuple: # (state_dict, metadata)
 def load_model(
     weights:str|Path,     # model.safetensors from `save_weights` (or `resnet-fastai-train`), or a `state_dict` .pth file
     n_out:int|None=None,  # classes the weights must have; `None`: as many as they have
-)->CustomResNet:          # in eval mode, on the CPU, with `.vocab` (class names) and `.stats` (mean, std)
+)->CustomResNet:          # in eval mode, on the CPU, with `.vocab` (class names), `.classes_named` (the file named them) and `.stats` (mean, std)
     "`CustomResNet` with the weights in `weights`; raises `FileNotFoundError`, or `ValueError` for a file that is not this model's weights or holds non-finite values."
     weights = Path(weights)
     if not weights.is_file(): raise FileNotFoundError(f"{weights}: " + ("a folder, not a weights file" if weights.is_dir() else "no such weights file"))
@@ -59,7 +59,7 @@ def load_model(
     except RuntimeError as e: raise ValueError(f"{weights}: not a CustomResNet(n_out={n_out}) state_dict: {' '.join(str(e).split())}") from e
     bad = [k for k,v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad: raise ValueError(f"{weights}: {len(bad)} tensors hold NaN or infinite values (first: {bad[0]}), as a diverged training leaves them. Use the weights of a run that did not diverge")
-    model.vocab = vocab or (cifar10_classes if n_out == 10 else [str(i) for i in range(n_out)])
+    model.vocab, model.classes_named = vocab or (cifar10_classes if n_out == 10 else [str(i) for i in range(n_out)]), bool(vocab)   # a .pth names no classes
     model.stats = tuple(json.loads(meta['stats'])) if 'stats' in meta else cifar_stats
     return model.eval()
 

@@ -236,7 +236,7 @@ def evaluate(
     "Test loss, accuracy and flip-TTA accuracy of the weights in `weights` on the test set (or test subset); raises `ValueError` for non-finite outputs or other classes than the data's, and see `load_model`."
     dls = cifar10_dls(data, bs=bs, subset=subset, seed=seed, num_workers=num_workers)
     model = load_model(weights)
-    if list(model.vocab) != list(dls.vocab): raise ValueError(f"{weights}: trained on the classes {', '.join(model.vocab)}, but the data's are {', '.join(dls.vocab)}. Give the data the weights were trained on")
+    if model.classes_named and list(model.vocab) != list(dls.vocab): raise ValueError(f"{weights}: trained on the classes {', '.join(model.vocab)}, but the data's are {', '.join(dls.vocab)}. Give the data the weights were trained on")
     learn = custom_resnet_learner(dls, residual=any(isinstance(m, Residual) for m in model.modules()))
     learn.model.load_state_dict(model.state_dict())
     with learn.no_bar(), learn.no_logging():
