@@ -27,18 +27,6 @@ variants = {
 # %% ../nbs/07_ablate.ipynb #a007
 _columns = ['variant', 'seed', 'test_accuracy', 'test_accuracy_tta', 'train_seconds', 'lr_min', 'lr_max']
 
-def _finished(run:Path, args:dict)->dict:
-    "The metrics.json of the finished run in `run`; `ValueError` if it was made with other settings than `args` (those it records)."
-    from resnet_fastai.train import train_run
-    import inspect
-    m, defaults = json.loads((run/'metrics.json').read_text()), {k: p.default for k,p in inspect.signature(train_run).parameters.items()}
-    want = {k: args.get(k, defaults[k]) for k in ('epochs', 'bs', 'subset', 'num_it', 'seed', 'label_smoothing', 'opt', 'aug', 'suggestion', 'residual')}
-    if args.get('wd') is not None: want['wd'] = args['wd']
-    if args.get('data') is not None: want['data'] = str(Path(args['data']).expanduser().resolve())
-    diff = [f"{k}={m.get(k)!r} (asked: {v!r})" for k,v in want.items() if k in m and m[k] != v]
-    if diff: raise ValueError(f"out: {run} holds a run made with other settings: {'; '.join(diff)}. Give another out folder for these settings")
-    return m
-
 def ablate(
     data:str|Path|None=None, # as in `train_run`
     out:str|Path='ablation', # folder of the runs and of ablation.csv, ablation.md, ablation.png
@@ -58,10 +46,8 @@ def ablate(
     for seed in seeds:
         for name in names:
             run = out/f'{name}-seed{seed}'
-            args = dict(data=data, out=run, seed=seed, report=False, **{**kwargs, **variants[name]})
-            try:
-                if (run/'metrics.json').exists(): m = _finished(run, args)
-                else: m = train_run(resume=(run/'checkpoint.pth').exists(), **args)   # resume refuses other settings than the run's
+            try:   # a finished run with these settings is read, a killed one resumed; either refuses other settings than the run's
+                m = train_run(data, out=run, seed=seed, report=False, skip_done=True, resume=(run/'checkpoint.pth').exists(), **{**kwargs, **variants[name]})
                 rows.append(dict(variant=name, seed=seed, **{k: m[k] for k in _columns[2:]}))
             except FloatingPointError as e:   # a diverged variant is a result: a row without accuracies
                 rows.append(dict(variant=name, seed=seed)); m = None

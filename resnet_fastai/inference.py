@@ -11,8 +11,8 @@ __all__ = ['cifar10_classes', 'save_weights', 'load_model', 'predict']
 import json, pickle
 from safetensors import safe_open
 from safetensors.torch import save_file, load_file
+from . import __version__   # first: its __init__ silences torch's jit FutureWarning that importing fastai raises
 from fastai.vision.all import *
-from . import __version__
 from .core import atomic_path
 from .model import CustomResNet, Residual
 

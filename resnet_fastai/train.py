@@ -127,11 +127,15 @@ def _run_folder(out:Path, resume:bool, overwrite:bool):
         raise
 
 # %% ../nbs/05_train.ipynb #c010e
+def _run_settings(out:Path, given:dict, fill:dict=None)->tuple:
+    "(the settings in `out`/run.json, with `fill` for those it lacks; the `given` settings that differ from them, as text); raises `ValueError` if run.json is unreadable."
+    try: cfg = {**(fill or {}), **json.loads((out/'run.json').read_text())}
+    except (OSError, ValueError) as e: raise ValueError(f"{out/'run.json'}: unreadable ({type(e).__name__}: {e}), so the run's settings are unknown. Start it again with overwrite") from e
+    return cfg, [f"{k}={v!r} (the run's: {cfg.get(k)!r})" for k,v in given.items() if v != cfg.get(k)]
+
 def _resume_state(out:Path, given:dict)->tuple:
     "(settings, checkpoint) of the interrupted run in `out`; raises `ValueError` if `given` settings differ from it, or its files are unreadable."
-    try: cfg = json.loads((out/'run.json').read_text())
-    except (OSError, ValueError) as e: raise ValueError(f"{out/'run.json'}: unreadable ({type(e).__name__}: {e}), so the run cannot resume. Start it again with overwrite") from e
-    diff = [f"{k}={v!r} (the run's: {cfg.get(k)!r})" for k,v in given.items() if v != cfg.get(k)]
+    cfg, diff = _run_settings(out, given)
     if diff: raise ValueError(f"{out}: resume continues the run with its own settings, and these differ from them: {'; '.join(diff)}. Leave them out, or start a new run (overwrite, or another out)")
     try: ck = torch.load(out/'checkpoint.pth', map_location='cpu', weights_only=True)
     except Exception as e:
@@ -166,6 +170,7 @@ def train_run(
     overwrite:bool=False,    # replace a previous run in `out`
     progress:bool|None=None, # fastprogress bars; `None`: when stdout is a terminal, else one line per epoch (for log files)
     report:bool=True,        # write the report (`write_report`): its figures, per-class table and summary
+    skip_done:bool=False,    # if `out` holds a finished run with all these settings, return its metrics without training
 )->dict:                     # what is written to `out`/metrics.json
     "Run the recipe: LR range test, then `fit_one_cycle` from LRMIN up to LRMAX and back; save the run and its report to `out`. See above for errors."
     data = str(Path(data).expanduser().resolve()) if data is not None else None
@@ -174,7 +179,12 @@ def train_run(
                     precision=precision, compile=compile, reproducible=reproducible)
     if not resume: _check_settings(num_workers=num_workers, **settings)
     defaults = {k: float(p.default) if k == 'pct_start' else p.default for k,p in inspect.signature(train_run).parameters.items()}
-    with _run_folder(Path(out).expanduser().absolute(), resume, overwrite) as out:   # absolute: fastai writes learn.export's file relative to learn.path
+    out = Path(out).expanduser().absolute()   # absolute: fastai writes learn.export's file relative to learn.path
+    if skip_done and (out/'metrics.json').exists():   # every setting must match, defaults included; runs of older versions lack the newer ones
+        _, diff = _run_settings(out, {k:v for k,v in settings.items() if v is not None or k not in ('lr_min', 'lr_max')}, fill={k: defaults[k] for k in settings})
+        if diff: raise ValueError(f"{out}: holds a finished run with other settings: {'; '.join(diff)}. Give another out folder, or overwrite it")
+        return json.loads((out/'metrics.json').read_text())
+    with _run_folder(out, resume, overwrite) as out:
         cfg, ck = _resume_state(out, {k:v for k,v in settings.items() if v != defaults[k]}) if resume else (settings, None)
         cfg = {**{k: defaults[k] for k in settings}, **cfg}   # runs of older versions lack the newer settings
         reproducible = ifnone(cfg['reproducible'], default_device().type != 'cuda')
