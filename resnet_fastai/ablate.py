@@ -10,9 +10,11 @@ __all__ = ['variants', 'ablate', 'ablation_table', 'plot_ablation', 'resnet_fast
 # %% ../nbs/07_ablate.ipynb #a002
 import gc, json, math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .core import cli_errors, atomic_path
+from .settings import run_settings   # the standard library only: --help answers at once
 
 # %% ../nbs/07_ablate.ipynb #a005
 variants = {
@@ -24,20 +26,32 @@ variants = {
     'no-residual': dict(residual=False),
 }  # name: the `train_run` arguments that make the variant
 
-# %% ../nbs/07_ablate.ipynb #a007
+# %% ../nbs/07_ablate.ipynb #a007a
 _columns = ['variant', 'seed', 'test_accuracy', 'test_accuracy_tta', 'train_seconds', 'lr_min', 'lr_max']
 
+def _ablate_run(data, out:Path, name:str, seed:int, log, kwargs:dict)->dict: # the run's row of ablation.csv
+    "Train variant `name` with `seed` in `out`/<name>-seed<seed>, or read it if it finished, or resume it if it was killed; a diverged run is a row without accuracies."
+    from resnet_fastai.train import train_run   # here, not at the top: the command line's --help must not wait for fastai
+    run = out/f'{name}-seed{seed}'
+    try: m = train_run(data, out=run, seed=seed, report=False, skip_done=True, resume=(run/'checkpoint.pth').exists(), **{**kwargs, **variants[name]})
+    except FloatingPointError as e:   # a diverged variant is a result
+        if log: log(f"{name} seed {seed}: {e}")
+        return dict(variant=name, seed=seed)
+    finally: gc.collect()   # the finished run's DataLoader iterators, before the next run forks its workers (else a forked worker may collect them, and warn)
+    if log: log(f"{name} seed {seed}: test accuracy {m['test_accuracy']:.4f}, with flip TTA {m['test_accuracy_tta']:.4f}, training {m['train_seconds']:.1f} s")
+    return dict(variant=name, seed=seed, **{k: m[k] for k in _columns[2:]})
+
+# %% ../nbs/07_ablate.ipynb #a007
 def ablate(
     data:str|Path|None=None, # as in `train_run`
     out:str|Path='ablation', # folder of the runs and of ablation.csv, ablation.md, ablation.png
     seeds:list=(0, 1, 2),    # seeds of each variant
     names:list|None=None,    # variants to run, keys of `variants`; `None`: all. 'default' is always run
-    log=print,               # called with one line per finished run; `None`: quiet
+    log:Callable=print,      # called with one line per finished run; `None`: quiet
     **kwargs,                # passed to every `train_run`, e.g. `subset`, `epochs`, `bs`, `num_it`, `num_workers`, `progress`
 ):                           # `pd.DataFrame` of ablation.csv: `variant`, `seed`, accuracies, training seconds, lr_min, lr_max
     "Train the default recipe and each variant of `names` with each seed; write the table (`ablation_table`) and figure (`plot_ablation`). Raises `ValueError` for an unknown variant."
     import pandas as pd
-    from resnet_fastai.train import train_run
     names, seeds = list(dict.fromkeys(['default', *(names or variants)])), list(dict.fromkeys(seeds))   # in order, once each
     unknown = [n for n in names if n not in variants]
     if unknown: raise ValueError(f"variants: unknown {', '.join(unknown)}; choose among {', '.join(variants)}")
@@ -45,39 +59,37 @@ def ablate(
     out, rows = Path(out), []
     for seed in seeds:
         for name in names:
-            run = out/f'{name}-seed{seed}'
-            try:   # a finished run with these settings is read, a killed one resumed; either refuses other settings than the run's
-                m = train_run(data, out=run, seed=seed, report=False, skip_done=True, resume=(run/'checkpoint.pth').exists(), **{**kwargs, **variants[name]})
-                rows.append(dict(variant=name, seed=seed, **{k: m[k] for k in _columns[2:]}))
-            except FloatingPointError as e:   # a diverged variant is a result: a row without accuracies
-                rows.append(dict(variant=name, seed=seed)); m = None
-                if log: log(f"{name} seed {seed}: {e}")
-            gc.collect()   # the finished run's DataLoader iterators, before the next run forks its workers (else a forked worker may collect them, and warn)
+            rows.append(_ablate_run(data, out, name, seed, log, kwargs))
             with atomic_path(out/'ablation.csv') as tmp: pd.DataFrame(rows, columns=_columns).to_csv(tmp, index=False)
-            if log and m: log(f"{name} seed {seed}: test accuracy {m['test_accuracy']:.4f}, with flip TTA {m['test_accuracy_tta']:.4f}, training {m['train_seconds']:.1f} s")
     df = pd.DataFrame(rows, columns=_columns)
     with atomic_path(out/'ablation.md') as tmp: Path(tmp).write_text(ablation_table(df) + '\n')
     plot_ablation(df, out/'ablation.png')
     return df
 
 # %% ../nbs/07_ablate.ipynb #a009
-def _pm(s):
+def _pm(s): # accuracies of one variant -> 'mean ± std' in %, with the number of diverged runs
     div = f" ({s.isna().sum()} diverged)" if s.isna().any() else ''
     s = s.dropna()
     return ('all diverged' if not len(s) else f"{100*s.mean():.2f} ± {100*s.std():.2f}" if len(s) > 1 else f"{100*s.mean():.2f}") + div
 
+# %% ../nbs/07_ablate.ipynb #a009-1
+def _variant_row(name:str, g, d)->list: # a variant's row of `ablation_table`, from its runs `g` and the default's `d`
+    gain = g.test_accuracy.mean() - d.test_accuracy.mean()
+    spread = math.sqrt(g.test_accuracy.var() + d.test_accuracy.var()) if len(g) > 1 and len(d) > 1 else math.nan
+    beyond = 'n/a' if name == 'default' or math.isnan(spread) else 'yes' if gain > spread else 'no'
+    return [g.test_accuracy.mean(), name, len(g), _pm(g.test_accuracy), f"{100*gain:+.2f}", _pm(g.test_accuracy_tta),
+            f"{100*(g.test_accuracy_tta.mean() - d.test_accuracy_tta.mean()):+.2f}", beyond, f"{g.train_seconds.mean():.0f}", f"{g.lr_max.mean():.2e}"]
+
+_table_header = ['variant', 'runs', 'test accuracy, %', 'Δ default', 'with flip TTA, %', 'Δ default', 'gain beyond spread', 'training s', 'lr_max']
+
+# %% ../nbs/07_ablate.ipynb #a009t
 def ablation_table(df)->str: # rows as `ablate` returns them
     "Markdown table of each variant's test accuracy, mean ± standard deviation over seeds in %, with and without flip TTA, and its difference from 'default', best first."
-    d, rows = df[df.variant == 'default'], []
-    for name, g in df.groupby('variant', sort=False):
-        gain = g.test_accuracy.mean() - d.test_accuracy.mean()
-        spread = math.sqrt(g.test_accuracy.var() + d.test_accuracy.var()) if len(g) > 1 and len(d) > 1 else math.nan
-        beyond = 'n/a' if name == 'default' or math.isnan(spread) else 'yes' if gain > spread else 'no'
-        rows.append((g.test_accuracy.mean(), [name, len(g), _pm(g.test_accuracy), f"{100*gain:+.2f}", _pm(g.test_accuracy_tta),
-                     f"{100*(g.test_accuracy_tta.mean() - d.test_accuracy_tta.mean()):+.2f}", beyond, f"{g.train_seconds.mean():.0f}", f"{g.lr_max.mean():.2e}"]))
-    header = ['variant', 'runs', 'test accuracy, %', 'Δ default', 'with flip TTA, %', 'Δ default', 'gain beyond spread', 'training s', 'lr_max']
-    return '\n'.join(['| ' + ' | '.join(header) + ' |', '|---|' + '---:|'*(len(header)-1)] + ['| ' + ' | '.join(map(str, r)) + ' |' for _,r in sorted(rows, key=lambda o: -o[0])])
+    import pandas as pd
+    t = pd.DataFrame([_variant_row(n, g, df[df.variant == 'default']) for n,g in df.groupby('variant', sort=False)]).sort_values(0, ascending=False, kind='stable')
+    return t.drop(columns=0).to_markdown(index=False, headers=_table_header, disable_numparse=True, colalign=['left'] + ['right']*8)
 
+# %% ../nbs/07_ablate.ipynb #a009p
 def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: save the figure there as PNG
     "Bars of each variant's mean test accuracy with ± one standard deviation, flip TTA as dots, the default's bar in another colour."
     import matplotlib.pyplot as plt
@@ -96,19 +108,17 @@ def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: 
     return fig
 
 # %% ../nbs/07_ablate.ipynb #a019
+_per_variant = ['out', 'seed', 'resume', 'overwrite', 'lr_min', 'lr_max', 'suggestion', 'pct_start', 'wd', 'label_smoothing', 'opt', 'aug', 'residual', 'reproducible']   # not options: what a variant changes, what belongs to one run, and a bool without a plain flag
+
 @call_parse
 @cli_errors
+@delegates(run_settings, but=_per_variant)
 def resnet_fastai_ablate(
-    data:str=None,     # folder or .tgz/.tar archive in fastai's CIFAR layout; default: download with untar_data(URLs.CIFAR)
-    out:str='ablation',# folder of the runs and of ablation.csv, ablation.md and ablation.png
+    out:str='ablation', # folder of the runs and of ablation.csv, ablation.md and ablation.png
     seeds:Annotated[int, "seeds of each variant", {'nargs': '+'}]=(0, 1, 2),
     variants:Annotated[str, "variants to run besides the default; default: all", {'nargs': '+'}]=None,
-    subset:int=None,   # train on a stratified sample of this many images (quick runs)
-    epochs:int=24,     # epochs of each run
-    bs:int=512,        # batch size
-    num_it:int=100,    # iterations of each range test
-    num_workers:int=None, # DataLoader workers; default CPUs - 1, at most 16
+    **kwargs,           # the settings of every run: those of `run_settings` but `_per_variant`
 ):
     "Train the default recipe and each variant with each seed; write ablation.csv, ablation.md and ablation.png to --out."
-    df = ablate(data, out, seeds=list(seeds), names=variants, subset=subset, epochs=epochs, bs=bs, num_it=num_it, num_workers=num_workers)
+    df = ablate(out=out, seeds=list(seeds), names=variants, **kwargs)
     print(f"{len(df)} runs -> {Path(out)/'ablation.md'}")

@@ -13,9 +13,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from fastcore.script import CliError
 
-# %% ../nbs/00_core.ipynb #k005
+# %% ../nbs/00_core.ipynb #k004c
+def _cli_line(e:Exception, opts:set)->str:
+    "`e`'s message on one line, with the parameter names in `opts` written as options: `lr_min` -> `--lr-min`, but not inside a path."
+    msg = ' '.join(str(e).split())
+    name = msg.split(':', 1)[0]
+    if name in opts: msg = f"--{name.replace('_', '-')}{msg[len(name):]}"
+    for o in [o for o in opts if '_' in o]: msg = re.sub(rf'(?<![\w./-]){o}\b', f"--{o.replace('_', '-')}", msg)
+    return msg
+
+# %% ../nbs/00_core.ipynb #k004a
 expected_errors = (ValueError, OSError, FloatingPointError)  # what `cli_errors` reports in one line
 
+# %% ../nbs/00_core.ipynb #k005
 def cli_errors(f):
     "Wrap console script `f`: an `expected_errors` exception exits with status 1 and the line `prog: message` on stderr; others propagate."
     prog, opts = f.__name__.replace('_', '-'), set(inspect.signature(f).parameters)
@@ -24,15 +34,15 @@ def cli_errors(f):
         try: return f(*args, **kwargs)
         except expected_errors as e:
             if os.environ.get('RESNET_FASTAI_TRACEBACK'): raise
-            msg = ' '.join(str(e).split())   # one line
-            name = msg.split(':', 1)[0]
-            if name in opts: msg = f"--{name.replace('_', '-')}{msg[len(name):]}"
-            for o in opts:                    # `lr_min` -> `--lr-min` elsewhere in the line, but not inside a path
-                if '_' in o: msg = re.sub(rf'(?<![\w./-]){o}\b', f"--{o.replace('_', '-')}", msg)
-            raise CliError(f"{prog}: {msg}") from None  # `call_parse` prints it and exits with status 1
-        except KeyboardInterrupt:
-            print(f"{prog}: interrupted", file=sys.stderr); sys.exit(130)
+            raise CliError(f"{prog}: {_cli_line(e, opts)}") from None  # `call_parse` prints it and exits with status 1
+        except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); sys.exit(130)
     return _f
+
+# %% ../nbs/00_core.ipynb #k009a
+def _no_space(fn:Path, need:str|None)->OSError:
+    "The `OSError` ENOSPC that `atomic_path` raises on a full disk: it names the folder, the file and what the job needs."
+    return OSError(errno.ENOSPC, f"{fn.parent}: no space left on the device to write {fn.name}" +
+                   (f"; the run needs {need} there" if need else '') + ". Free some space or choose another folder")
 
 # %% ../nbs/00_core.ipynb #k010
 @contextmanager
@@ -47,9 +57,8 @@ def atomic_path(
         yield tmp
         os.replace(tmp, fn)
     except OSError as e:
-        if e.errno != errno.ENOSPC: raise
-        raise OSError(errno.ENOSPC, f"{fn.parent}: no space left on the device to write {fn.name}" + (f"; the run needs {need} there" if need else '') +
-                      ". Free some space or choose another folder") from e
+        if e.errno == errno.ENOSPC: raise _no_space(fn, need) from e
+        raise
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #k015
@@ -63,6 +72,13 @@ def write_json(
     with atomic_path(fn, need) as tmp: tmp.write_text(text)
     return Path(fn)
 
+# %% ../nbs/00_core.ipynb #k017a
+def _unwritable(fn:Path)->str|None:
+    "Why `fn` cannot be written, or `None`."
+    if fn.is_dir(): return 'is a folder'
+    if not fn.parent.is_dir(): return f'its folder {fn.parent} does not exist'
+    if not os.access(fn.parent, os.W_OK): return f'its folder {fn.parent} is not writable'
+
 # %% ../nbs/00_core.ipynb #k018
 def check_writable(
     fn:str|Path,    # the file to be written
@@ -70,7 +86,5 @@ def check_writable(
 )->Path:
     "`fn`, if it can be written: its folder exists and is writable, and it is not a folder; else raises `ValueError`."
     fn = Path(fn)
-    why = ('is a folder' if fn.is_dir() else f'its folder {fn.parent} does not exist' if not fn.parent.is_dir()
-           else f'its folder {fn.parent} is not writable' if not os.access(fn.parent, os.W_OK) else None)
-    if why: raise ValueError(f"{name}: cannot write {fn}: {why}. Give another path")
+    if why := _unwritable(fn): raise ValueError(f"{name}: cannot write {fn}: {why}. Give another path")
     return fn

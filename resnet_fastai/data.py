@@ -18,10 +18,25 @@ os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # albumentations otherwi
 import albumentations as A  # after fastai's star import, which has its own `A`
 from .core import atomic_path
 
-# %% ../nbs/01_data.ipynb #c005
+# %% ../nbs/01_data.ipynb #c005a
 cifar_mean_u8 = tuple(round(255*m) for m in cifar_stats[0])  # (125, 123, 114): fastai's `cifar_stats` mean, as uint8 RGB
 aug_steps = ('crop', 'flip', 'cutout')  # the steps of `cifar_aug`, in order
 
+# %% ../nbs/01_data.ipynb #c005b
+def _aug_tfms(pad, size, hole, fill, border_mode)->dict:
+    "The albumentations transforms of each step of `aug_steps`."
+    return dict(crop=[A.PadIfNeeded(size+2*pad, size+2*pad, border_mode=border_mode), A.RandomCrop(size, size)],
+                flip=[A.HorizontalFlip(p=0.5)],
+                cutout=[A.CoarseDropout(num_holes_range=(1,1), hole_height_range=(hole,hole), hole_width_range=(hole,hole), fill=fill, p=1.)])
+
+# %% ../nbs/01_data.ipynb #c005c
+def _parse_steps(steps:str)->list:
+    "The steps named in comma-separated `steps`; raises `ValueError` for one not in `aug_steps`."
+    keep = [s for s in steps.replace(' ', '').split(',') if s]
+    if bad := set(keep) - set(aug_steps): raise ValueError(f"aug: unknown step(s) {', '.join(sorted(bad))}; choose among {','.join(aug_steps)}, comma-separated, or '' for none")
+    return keep
+
+# %% ../nbs/01_data.ipynb #c005
 def cifar_aug(
     pad:int=4,                               # pixels of padding on each side before the crop
     size:int=32,                             # side of the square random crop
@@ -32,11 +47,7 @@ def cifar_aug(
     steps:str='crop,flip,cutout',            # the steps to keep, of `aug_steps` (for ablations); '': no augmentation
 )->A.Compose:                                # HWC uint8 image in, `size`×`size`×3 uint8 image out
     "Pad -> `RandomCrop` -> `HorizontalFlip` -> one-hole `CoarseDropout`, built `strict` so a misspelt argument raises; `ValueError` for an unknown step."
-    keep = [s for s in steps.replace(' ', '').split(',') if s]
-    if set(keep) - set(aug_steps): raise ValueError(f"aug: unknown step(s) {', '.join(sorted(set(keep) - set(aug_steps)))}; choose among {','.join(aug_steps)}, comma-separated, or '' for none")
-    tfms = dict(crop=[A.PadIfNeeded(size+2*pad, size+2*pad, border_mode=border_mode), A.RandomCrop(size, size)],
-                flip=[A.HorizontalFlip(p=0.5)],
-                cutout=[A.CoarseDropout(num_holes_range=(1,1), hole_height_range=(hole,hole), hole_width_range=(hole,hole), fill=fill, p=1.)])
+    keep, tfms = _parse_steps(steps), _aug_tfms(pad, size, hole, fill, border_mode)
     return A.Compose([t for s in aug_steps if s in keep for t in tfms[s]], strict=True, seed=seed)
 
 # %% ../nbs/01_data.ipynb #c011
@@ -54,10 +65,17 @@ class AlbumentationsTransform(RandTransform):
             self.aug.set_random_seed(info.seed % 2**32)
         return [(self.aug(image=x)['image'], *rest) for x,*rest in b]
 
-# %% ../nbs/01_data.ipynb #c014
+# %% ../nbs/01_data.ipynb #c014a
 def _file_digest(fn:Path)->str:
     with open(fn, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
 
+# %% ../nbs/01_data.ipynb #c014b
+def _extract_error(src:Path, cache:Path, e:Exception)->ValueError:
+    "The error for an archive that cannot be extracted: an unsafe member (refused by PEP 706's `data` filter), or a truncated or corrupt file."
+    if isinstance(e, tarfile.FilterError): return ValueError(f"{src}: refused to extract an unsafe member ({type(e).__name__}: {e}); nothing was written outside {cache}")
+    return ValueError(f"{src}: cannot extract this archive ({type(e).__name__}: {e}); it may be truncated or corrupt: download it again")
+
+# %% ../nbs/01_data.ipynb #c014
 def _extract(src:Path, cache:Path)->Path:
     "Extract archive `src` once into `cache`/<name>-<sha256 prefix>; atomic, reused on later calls."
     dest = cache/f"{src.name.split('.')[0]}-{_file_digest(src)[:12]}"
@@ -70,10 +88,10 @@ def _extract(src:Path, cache:Path)->Path:
     except (tarfile.TarError, EOFError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         if dest.is_dir(): return dest  # another process finished the same extraction first
-        if isinstance(e, tarfile.FilterError): raise ValueError(f"{src}: refused to extract an unsafe member ({type(e).__name__}: {e}); nothing was written outside {cache}") from e
-        raise ValueError(f"{src}: cannot extract this archive ({type(e).__name__}: {e}); it may be truncated or corrupt: download it again") from e
+        raise _extract_error(src, cache, e) from e
     return dest
 
+# %% ../nbs/01_data.ipynb #c014c
 def _layout_root(path:Path)->Path:
     "`path`, or its only sub-folder, holding both `train/` and `test/`."
     if (path/'train').is_dir() and (path/'test').is_dir(): return path
@@ -81,17 +99,22 @@ def _layout_root(path:Path)->Path:
     if len(subs) == 1: return _layout_root(subs[0])
     raise FileNotFoundError(f"{path}: no train/ and test/ folders. Expected fastai's CIFAR layout: train/<class>/*.png|jpg and test/<class>/*.png|jpg")
 
+# %% ../nbs/01_data.ipynb #c014d
+def _remove_new(paths:list):
+    "Remove the files, and the folders left empty, among `paths`, last first."
+    for p in reversed(paths):
+        if p.is_file(): p.unlink()
+        elif p.is_dir() and not any(p.iterdir()): p.rmdir()
+
+# %% ../nbs/01_data.ipynb #c014e
 def _download()->Path:
     "`untar_data(URLs.CIFAR)`; on failure a `ConnectionError` that says what to do, and no empty folder or partial archive left behind."
     arc = fastai_path('archive')/URLs.CIFAR.split('/')[-1]
     new = [p for p in (arc.parent, fastai_path('data'), arc, arc.with_name(arc.name+'.lock')) if not p.exists()]  # the lock: fastdownload's
     try: return untar_data(URLs.CIFAR)
     except Exception as e:
-        for p in reversed(new):
-            if p.is_file(): p.unlink()
-            elif p.is_dir() and not any(p.iterdir()): p.rmdir()
+        _remove_new(new)
         raise ConnectionError(f"data: cannot download CIFAR-10 from {URLs.CIFAR} ({type(e).__name__}: {e}). No network? Give a folder or .tgz/.tar archive in fastai's CIFAR layout as data") from e
-
 
 # %% ../nbs/01_data.ipynb #c015
 def cifar10_path(
@@ -112,26 +135,36 @@ def class_names(
     d:Path,   # the split folder, `train/` or `test/`
 )->L:         # one class name a file
     "The class of each file: the name of its folder directly under `d`, however deep the file lies below it."
-    return L(Path(f).relative_to(d).parts[0] for f in fns)
+    d = Path(d); n = len(d.parts)
+    return L(f.parts[n] if f.parts[:n] == d.parts else f.relative_to(d).parts[0] for f in map(Path, fns))  # `relative_to` raises for a file not below `d`
 
-# %% ../nbs/01_data.ipynb #c021
-def _split_files(path:Path, split:str)->L:
+# %% ../nbs/01_data.ipynb #c021b
+def _split_files(path:Path, split:str)->tuple:
+    "(image files, their classes) of `path/split`; raises for a split without class folders, an image outside them, or an empty one."
     d = path/split
     classes = sorted(o.name for o in d.iterdir() if o.is_dir() and not o.name.startswith('.'))
     if not classes: raise FileNotFoundError(f"{d}: no class folders. Expected {d}/<class>/*.png|jpg")
     fns = get_image_files(d)
-    loose = [f for f in fns if f.parent == d]
-    if loose: raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d}). Move them into {d}/<class>/, or remove them")
-    counts = Counter(class_names(fns, d))
-    for c in classes:
-        if not counts[c]: raise ValueError(f"{d/c}: class folder with no images (.png, .jpg, ...). Add its images or remove the folder")
-    return fns
+    if loose := [f for f in fns if f.parent == d]: raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d}). Move them into {d}/<class>/, or remove them")
+    labels = class_names(fns, d)
+    if empty := sorted(set(classes) - set(labels)): raise ValueError(f"{d/empty[0]}: class folder with no images (.png, .jpg, ...). Add its images or remove the folder")
+    return fns, labels
 
-def _sample(fns:L, d:Path, n:int, seed:int, what:str)->L:
-    n_cls = len(set(class_names(fns, d)))
+# %% ../nbs/01_data.ipynb #c021c
+def _classes(path:Path, ltrn:list, ltst:list)->set:
+    "The classes of both splits, from their labels; raises `ValueError` unless they are the same, and at least two."
+    ctrn, ctst = set(ltrn), set(ltst)
+    if ctrn != ctst: raise ValueError(f"{path}: train/ and test/ have different classes (only in train/: {sorted(ctrn-ctst)}; only in test/: {sorted(ctst-ctrn)})")
+    if len(ctrn) < 2: raise ValueError(f"{path}: only one class ({sorted(ctrn)[0]}); a classifier needs at least two class folders")
+    return ctrn
+
+# %% ../nbs/01_data.ipynb #c021
+def _sample(fns:L, labels:list, n:int, seed:int, what:str)->L:
+    "A stratified sample of `n` of `fns`, by their `labels`; all of them if `n` is their number."
+    n_cls = len(set(labels))
     if not n_cls <= n <= len(fns): raise ValueError(f"subset: {n} {what} images asked for, but {n_cls} (one a class) to {len(fns)} are available")
     if n == len(fns): return fns
-    return L(train_test_split(fns, train_size=n, stratify=class_names(fns, d), random_state=seed)[0])
+    return L(train_test_split(fns, train_size=n, stratify=labels, random_state=seed)[0])
 
 # %% ../nbs/01_data.ipynb #c022
 def cifar10_items(
@@ -140,17 +173,16 @@ def cifar10_items(
     seed:int=42,          # seed of the sample
 )->tuple:                 # (training files, test files), each an `L` of `Path`s
     "Image files of both splits; raises `ValueError` for empty class folders, loose images, classes that differ between splits, or a `subset` out of range."
-    trn, tst = _split_files(path, 'train'), _split_files(path, 'test')
-    ctrn, ctst = set(class_names(trn, path/'train')), set(class_names(tst, path/'test'))
-    if ctrn != ctst: raise ValueError(f"{path}: train/ and test/ have different classes (only in train/: {sorted(ctrn-ctst)}; only in test/: {sorted(ctst-ctrn)})")
-    if len(ctrn) < 2: raise ValueError(f"{path}: only one class ({sorted(ctrn)[0]}); a classifier needs at least two class folders")
+    (trn, ltrn), (tst, ltst) = _split_files(path, 'train'), _split_files(path, 'test')
+    n_cls = len(_classes(path, ltrn, ltst))
     if subset is None: return trn, tst
-    if subset//5 < len(ctst): raise ValueError(f"subset: {subset} gives {subset//5} test images, fewer than the {len(ctst)} classes; use at least {5*len(ctst)}")
-    return _sample(trn, path/'train', subset, seed, 'training'), _sample(tst, path/'test', subset//5, seed, 'test')
+    if subset//5 < n_cls: raise ValueError(f"subset: {subset} gives {subset//5} test images, fewer than the {n_cls} classes; use at least {5*n_cls}")
+    return _sample(trn, ltrn, subset, seed, 'training'), _sample(tst, ltst, subset//5, seed, 'test')
 
 # %% ../nbs/01_data.ipynb #c028
 def _unreadable(fn, e): return ValueError(f"{fn}: not a readable image ({type(e).__name__}: {e}). Replace or remove this file")
 
+# %% ../nbs/01_data.ipynb #c028b
 def _rgb8(img:Image.Image, fn)->Image.Image:
     "8-bit RGB from any PIL mode: 16-bit scaled, transparency over white, float refused."
     if img.mode == 'F': raise ValueError(f"{fn}: a 32-bit float image (PIL mode F), whose range is unknown. Save it as 8-bit RGB")
@@ -178,6 +210,7 @@ def _decode(fn:Path, size:int=32)->tuple: # (HWC uint8 array, whether it was res
     img = open_image(fn, None)
     return np.asarray(img if img.size == (size, size) else img.resize((size, size), Image.BILINEAR)), img.size != (size, size)
 
+# %% ../nbs/01_data.ipynb #c031a
 def _warn_resized(resized:list, n:int, size:int):
     if resized: warn(f"{len(resized)} of {n} images are not {size}×{size} (first: {resized[0]}): they are resized to {size}×{size}")
 
@@ -197,6 +230,24 @@ def _cache_key(root:Path, fns:list, size:int)->str:
     for f in fns: st = f.stat(); h.update(f'{f.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:24]
 
+# %% ../nbs/01_data.ipynb #c031d2
+def _read_cache(fn:Path, n:int, size:int)->np.ndarray:
+    "The cached array `fn`, memory-mapped; warns again about the images that were resized."
+    _warn_resized(json.loads(fn.with_suffix('.json').read_text()), n, size)
+    return np.load(fn, mmap_mode='r')
+
+# %% ../nbs/01_data.ipynb #c031d3
+def _write_cache(fn:Path, x:np.ndarray, resized:list)->np.ndarray:
+    "Write `x` to the cache file `fn`, and the list of `resized` files beside it, each atomically; `x` itself, with a warning, if the cache cannot be written."
+    try:
+        fn.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(fn.with_suffix('.json')) as tmp: tmp.write_text(json.dumps(resized))
+        with atomic_path(fn) as tmp, open(tmp, 'wb') as f: np.save(f, x)  # last: its presence means the cache is complete
+    except OSError as e:
+        warn(f"{fn.parent}: cannot write the image cache ({type(e).__name__}: {e}); images are decoded again on every call")
+        return x
+    return np.load(fn, mmap_mode='r')
+
 # %% ../nbs/01_data.ipynb #c031e
 def load_images(
     root:Path,                # data folder, from `cifar10_path`; cache names use paths relative to it
@@ -205,26 +256,21 @@ def load_images(
     cache:str|Path|None=None, # cache folder; `None`: fastai's data folder/resnet_fastai-cache
 )->np.ndarray:                # [len(fns),`size`,`size`,3] uint8, memory-mapped when cached
     "`decode_images(fns)`, cached on disk: a second call with the same files reads the cache; warns once if any image was resized."
-    cache = Path(cache) if cache else fastai_path('data')/'resnet_fastai-cache'
-    fn = cache/f'{_cache_key(root, fns, size)}.npy'
-    if fn.exists():
-        resized = json.loads(fn.with_suffix('.json').read_text())
-        _warn_resized(resized, len(fns), size)
-        return np.load(fn, mmap_mode='r')
+    fn = Path(cache or fastai_path('data')/'resnet_fastai-cache')/f'{_cache_key(root, fns, size)}.npy'
+    if fn.exists(): return _read_cache(fn, len(fns), size)
     x, resized = decode_images(fns, size)
-    _warn_resized([str(f) for f in resized], len(fns), size)
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        with atomic_path(fn.with_suffix('.json')) as tmp: tmp.write_text(json.dumps([str(o) for o in resized]))
-        with atomic_path(fn) as tmp, open(tmp, 'wb') as f: np.save(f, x)  # last: its presence means the cache is complete
-    except OSError as e:
-        warn(f"{cache}: cannot write the image cache ({type(e).__name__}: {e}); images are decoded again on every call")
-        return x
-    return np.load(fn, mmap_mode='r')
+    resized = [str(f) for f in resized]
+    _warn_resized(resized, len(fns), size)
+    return _write_cache(fn, x, resized)
 
 # %% ../nbs/01_data.ipynb #c032b
 class ImageArrayDL(TfmdDL):
     "`TfmdDL` over `(HWC uint8 array, class name)` samples, or bare arrays (`test_dl`), built a batch at a time: a [bs,3,H,W] uint8 `TensorImage` and a `TensorCategory` of `vocab` indices."
+    def __init__(self,
+        dataset,  # a split of `Datasets` of `(image, class name)` samples, or a list of images (`test_dl`)
+        **kwargs, # passed to `TfmdDL`: `bs`, `shuffle`, `num_workers`, `before_batch`, `after_batch`, `device`, ...
+    ): super().__init__(dataset, **kwargs)
+
     def create_item(self, s):
         o = self.dataset.items[s or 0]  # the raw item: no per-item pipeline
         return o if isinstance(o, tuple) else (o,)
@@ -234,6 +280,19 @@ class ImageArrayDL(TfmdDL):
         if not ys: return (x,)
         o2i = self.vocab.o2i
         return x, TensorCategory([o2i[y] for y in ys[0]])
+
+# %% ../nbs/01_data.ipynb #c033a
+def _check_dls_args(bs:int, num_workers:int|None):
+    if bs <= 0: raise ValueError(f"bs: batch size must be positive, got {bs}")
+    if num_workers is not None and num_workers < 0: raise ValueError(f"num_workers: need 0 (load in the main process) or more, got {num_workers}")
+
+# %% ../nbs/01_data.ipynb #c033b
+def _cifar_dsets(path:Path, trn:L, tst:L, cache)->Datasets:
+    "`Datasets` of (HWC uint8 array, class name): `trn` to train, `tst` to validate, `vocab` the sorted training classes."
+    labels = class_names(trn, path/'train') + class_names(tst, path/'test')
+    x = np.asarray(load_images(path, trn+tst, cache=cache))  # rows as plain ndarray views
+    return Datasets(list(zip(x, labels)), tfms=[[ItemGetter(0)], [ItemGetter(1), Categorize(vocab=sorted(set(labels[:len(trn)])))]],
+                    splits=[range(len(trn)), range(len(trn), len(labels))])
 
 # %% ../nbs/01_data.ipynb #c033
 def cifar10_dls(
@@ -247,16 +306,10 @@ def cifar10_dls(
     **kwargs,                  # passed to `Datasets.dataloaders`, e.g. `device`
 )->DataLoaders:                # batches of [bs,3,32,32] normalised float images and [bs] class indices
     "CIFAR-10 `DataLoaders`: training set augmented, test set as validation; raises `ValueError` for a bad `bs` or `num_workers`, and see `cifar10_path`, `cifar10_items` and `load_images`."
-    if bs <= 0: raise ValueError(f"bs: batch size must be positive, got {bs}")
-    if num_workers is not None and num_workers < 0: raise ValueError(f"num_workers: need 0 (load in the main process) or more, got {num_workers}")
+    _check_dls_args(bs, num_workers)
     path = cifar10_path(source)
     trn, tst = cifar10_items(path, subset, seed)
     if bs > len(trn): raise ValueError(f"bs: {bs} is more than the {len(trn)} training images, so an epoch would have no full batch. Use a smaller bs, or more images")
-    labels = class_names(trn, path/'train') + class_names(tst, path/'test')
-    x = np.asarray(load_images(path, trn+tst, cache=cache))  # rows as plain ndarray views
-    dsets = Datasets(list(zip(x, labels)), tfms=[[ItemGetter(0)], [ItemGetter(1), Categorize(vocab=sorted(set(labels[:len(trn)])))]],
-                     splits=[range(len(trn)), range(len(trn), len(labels))])
-    if num_workers is None: num_workers = min(16, max(num_cpus()-1, 0))
-    return dsets.dataloaders(bs=bs, dl_type=ImageArrayDL, path=path, num_workers=num_workers, pin_memory=torch.cuda.is_available(),
-                             before_batch=AlbumentationsTransform(aug or cifar_aug(seed=seed)),
-                             after_batch=[IntToFloatTensor(), Normalize.from_stats(*cifar_stats)], **kwargs)
+    return _cifar_dsets(path, trn, tst, cache).dataloaders(
+        bs=bs, dl_type=ImageArrayDL, path=path, num_workers=ifnone(num_workers, min(16, max(num_cpus()-1, 0))), pin_memory=torch.cuda.is_available(),
+        before_batch=AlbumentationsTransform(aug or cifar_aug(seed=seed)), after_batch=[IntToFloatTensor(), Normalize.from_stats(*cifar_stats)], **kwargs)

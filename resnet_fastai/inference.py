@@ -15,6 +15,8 @@ from . import __version__   # first: its __init__ silences torch's jit FutureWar
 from fastai.vision.all import *
 from .core import atomic_path
 from .model import CustomResNet, Residual
+from .data import ImageArrayDL, open_image
+from .learner import flip_tta
 
 # %% ../nbs/04_inference.ipynb #c005
 cifar10_classes = 'airplane automobile bird cat deer dog frog horse ship truck'.split() # fastai's vocab order: sorted folder names
@@ -44,6 +46,7 @@ def _read_weights(fn:Path)->tuple: # (state_dict, metadata)
     if not isinstance(sd, dict): raise ValueError(f"{fn}: holds a {type(sd).__name__}, not a state_dict")
     return sd, {}
 
+# %% ../nbs/04_inference.ipynb #c005d
 def load_model(
     weights:str|Path,     # model.safetensors from `save_weights` (or `resnet-fastai-train`), or a `state_dict` .pth file
     n_out:int|None=None,  # classes the weights must have; `None`: as many as they have
@@ -64,17 +67,19 @@ def load_model(
     return model.eval()
 
 # %% ../nbs/04_inference.ipynb #c010
-def _rgb32(o)->Image.Image:
-    "RGB 32×32 PIL image from a file path, PIL image or uint8 array."
-    if isinstance(o, (str, Path)):
-        try: im = load_image(o, mode='RGB')
-        except Exception as e: raise ValueError(f"{o}: not a readable image ({type(e).__name__}: {e})") from e
-    elif isinstance(o, np.ndarray):
-        if o.dtype != np.uint8 or o.ndim not in (2, 3): raise ValueError(f"arrays must be uint8 H×W×3 or H×W, got {o.dtype} of shape {o.shape}")
-        im = Image.fromarray(o).convert('RGB')
-    elif isinstance(o, Image.Image): im = o.convert('RGB')
-    else: raise TypeError(f"predict takes file paths, PIL images or uint8 arrays, got {type(o).__name__}")
-    return im if im.size == (32, 32) else im.resize((32, 32), Image.BILINEAR)
+def _rgb32(o)->np.ndarray: # [32,32,3] uint8 RGB
+    "`o`, a file path, PIL image or uint8 array (H×W×3 or H×W), as the training's 32×32 RGB images."
+    if isinstance(o, (str, Path)): return np.asarray(open_image(o))   # raises `ValueError` naming the file
+    if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3)): raise ValueError(f"arrays must be uint8 H×W×3 or H×W, got {o.dtype} of shape {o.shape}")
+    if not isinstance(o, (np.ndarray, Image.Image)): raise TypeError(f"predict takes file paths, PIL images or uint8 arrays, got {type(o).__name__}")
+    im = PILImage.create(o).convert('RGB')
+    return np.asarray(im if im.size == (32, 32) else im.resize((32, 32), Image.BILINEAR))
+
+# %% ../nbs/04_inference.ipynb #c010b
+def _predictor(model:nn.Module, xs:list, stats:tuple, bs:int)->tuple: # (`Learner` of `model`, `DataLoader` of `xs`)
+    "A `Learner` for `model` and a test `DataLoader` of the [32,32,3] uint8 arrays `xs` with the training's batch transforms, normalised with `stats`."
+    dl = ImageArrayDL(Datasets(xs), bs=bs, after_batch=[IntToFloatTensor(), Normalize.from_stats(*stats)], device=next(model.parameters()).device)
+    return Learner(DataLoaders(dl, dl), model, loss_func=CrossEntropyLossFlat()), dl
 
 # %% ../nbs/04_inference.ipynb #c011
 def predict(
@@ -82,15 +87,11 @@ def predict(
     images:list,          # file paths, PIL images or uint8 numpy arrays, of any size
     vocab:list|None=None, # class names, in the order of the model's outputs; `None`: `model.vocab`, else CIFAR-10's
     bs:int=256,           # images per forward pass
-    tta:bool=False,       # flip TTA: average the softmax of each image and of its mirror image
+    tta:bool=False,       # flip TTA (`flip_tta`): average the softmax of each image and of its mirror image
 )->tuple:                 # (predicted class names, [n, len(vocab)] softmax probabilities)
     "Class names and probabilities for `images`, normalised with `model.stats` (else `cifar_stats`); raises `ValueError` naming any file that cannot be read, or if the outputs are not finite."
     vocab = ifnone(vocab, getattr(model, 'vocab', cifar10_classes))
-    mean, std = (tensor(s).view(1, 3, 1, 1) for s in getattr(model, 'stats', cifar_stats))
-    x = torch.stack([image2tensor(_rgb32(o)) for o in images]).float().div(255).sub(mean).div(std)
-    dev = next(model.parameters()).device
-    model.eval()
-    probs_of = lambda b: F.softmax(model(b.to(dev)), dim=1).cpu()
-    with torch.no_grad(): probs = torch.cat([(probs_of(b) + probs_of(b.flip(-1)))/2 if tta else probs_of(b) for b in x.split(bs)])
+    learn, dl = _predictor(model, [_rgb32(o) for o in images], getattr(model, 'stats', cifar_stats), bs)
+    with learn.no_bar(), learn.no_logging(): probs = flip_tta(learn, dl)[0] if tta else learn.get_preds(dl=dl)[0]
     if not torch.isfinite(probs).all(): raise ValueError("the model's outputs are not finite (NaN or infinite): its weights are broken, e.g. by a diverged training")
     return [vocab[i] for i in probs.argmax(1)], probs

@@ -10,20 +10,28 @@ __all__ = ['lr_suggestions', 'check_learner_args', 'custom_resnet_learner', 'che
 
 # %% ../nbs/02_learner.ipynb #c002
 import math, tempfile
+from fractions import Fraction
 from fastai.vision.all import *
 from .model import CustomResNet
 
-# %% ../nbs/02_learner.ipynb #c005
-def check_learner_args(cuda:bool, precision=None, wd=None, label_smoothing=0., opt='adam')->str: # the precision to use
-    "Raise `ValueError` for an argument of `custom_resnet_learner` out of range, before any work is done; `cuda`: a GPU will train."
+# %% ../nbs/02_learner.ipynb #c005p
+def _precision(cuda:bool, precision:str|None)->str:
+    "`precision`, by default bf16 on a GPU and fp32 on the CPU; raises `ValueError` for another value, or bf16 without a GPU."
     precision = precision or ('bf16' if cuda else 'fp32')
     if precision not in ('fp32', 'bf16'): raise ValueError(f"precision: 'fp32' or 'bf16', got {precision!r}")
     if precision == 'bf16' and not cuda: raise ValueError("precision: bf16 mixed precision needs a CUDA GPU (fastai's MixedPrecision); use fp32 on the CPU")
+    return precision
+
+# %% ../nbs/02_learner.ipynb #c005a
+def check_learner_args(cuda:bool, precision=None, wd=None, label_smoothing=0., opt='adam')->str: # the precision to use
+    "Raise `ValueError` for an argument of `custom_resnet_learner` out of range, before any work is done; `cuda`: a GPU will train."
+    precision = _precision(cuda, precision)
     if opt not in ('adam', 'sgd'): raise ValueError(f"opt: 'adam' or 'sgd', got {opt!r}")
     if wd is not None and not 0 <= wd < math.inf: raise ValueError(f"wd: need a finite weight decay >= 0, got {wd}")
     if not 0 <= label_smoothing < 1: raise ValueError(f"label_smoothing: need 0 <= label_smoothing < 1, got {label_smoothing}")
     return precision
 
+# %% ../nbs/02_learner.ipynb #c005
 def custom_resnet_learner(
     dls:DataLoaders,          # e.g. `cifar10_dls()`; the number of classes is `dls.c`
     precision:str|None=None,  # 'bf16' (mixed, CUDA only) or 'fp32'; `None`: bf16 on a GPU, fp32 on the CPU
@@ -44,13 +52,25 @@ def custom_resnet_learner(
     if compile: learn.model.compile()
     return learn
 
-# %% ../nbs/02_learner.ipynb #c009
-lr_suggestions = ('minimum', 'steep', 'valley')  # fastai's `lr_find` suggestion functions that may give LRMAX
+# %% ../nbs/02_learner.ipynb #c009a
+lr_suggestions = ('minimum', 'steep', 'valley')  # fastai's `Learner.lr_find` suggestion functions that may give LRMAX
 
 def check_num_it(num_it:int): # iterations of a range test
     "Raise `ValueError` if `num_it` is too few for fastai's suggestions, which drop the first tenth and the last 5 points of the curve."
     if num_it < 10: raise ValueError(f"num_it: the range test needs at least 10 iterations (fastai's suggestions drop the first tenth and the last 5 points of its curve), got {num_it}")
 
+# %% ../nbs/02_learner.ipynb #c009b
+def _lr_find(learn:Learner, num_it:int, **kwargs): # fastai's suggestions, `.valley`, `.minimum` and `.steep`
+    "fastai's `lr_find` with the `valley`, `minimum` and `steep` suggestions, its weights saved in a temporary folder, never the run folder."
+    model_dir = learn.model_dir
+    with tempfile.TemporaryDirectory(prefix='resnet_fastai-lr_find-') as d:
+        learn.model_dir = d
+        try: return learn.lr_find(num_it=num_it, suggest_funcs=(valley, minimum, steep), show_plot=False, **kwargs)
+        except (IndexError, RuntimeError) as e:   # the suggestions on a curve cut too short by a diverging loss
+            raise ValueError(f"num_it: the range test's loss diverged after {len(learn.recorder.lrs)} of {num_it} iterations, too few for fastai's suggestions. Use a lower end_lr, or give lr_min and lr_max") from e
+        finally: learn.model_dir = model_dir
+
+# %% ../nbs/02_learner.ipynb #c009
 def find_lr_range(
     learn:Learner,     # learner to test; its weights and optimiser come back unchanged
     num_it:int=100,    # batches of the test (fastai's `num_it`)
@@ -58,30 +78,24 @@ def find_lr_range(
     end_lr:float=10.,  # last learning rate of the test, if the loss has not diverged before
     suggestion:str='minimum', # fastai's suggestion that gives lr_max, one of `lr_suggestions` (the others for ablations)
 )->tuple:              # (lr_min, lr_max), with lr_min <= lr_max/10
-    "Run fastai's `lr_find`; lr_max is its `minimum` suggestion (or `suggestion`), lr_min its `valley` capped at lr_max/10. The curve is kept in `learn.lr_curve`."
+    "Run fastai's `Learner.lr_find`; lr_max is its `minimum` suggestion (or `suggestion`), lr_min its `valley` capped at lr_max/10. The curve is kept in `learn.lr_curve`."
     check_num_it(num_it)
     if suggestion not in lr_suggestions: raise ValueError(f"suggestion: one of {', '.join(lr_suggestions)}, got {suggestion!r}")
-    model_dir = learn.model_dir
-    with tempfile.TemporaryDirectory(prefix='resnet_fastai-lr_find-') as d:   # lr_find's saved weights: never in the run folder
-        learn.model_dir = d
-        try: sug = learn.lr_find(start_lr=start_lr, end_lr=end_lr, num_it=num_it, suggest_funcs=(valley, minimum, steep), show_plot=False)
-        except (IndexError, RuntimeError) as e:   # the suggestions on a curve cut too short by a diverging loss
-            raise ValueError(f"num_it: the range test's loss diverged after {len(learn.recorder.lrs)} of {num_it} iterations, too few for fastai's suggestions. Use a lower end_lr, or give lr_min and lr_max") from e
-        finally: learn.model_dir = model_dir
+    sug = _lr_find(learn, num_it, start_lr=start_lr, end_lr=end_lr)
     learn.lr_curve = dict(lr=[float(o) for o in learn.recorder.lrs], loss=[float(o) for o in learn.recorder.losses])
     lr_max = getattr(sug, suggestion)
     return min(sug.valley, lr_max/10), lr_max
 
 # %% ../nbs/02_learner.ipynb #c013
 def one_cycle_kwargs(
-    lr_min:float,         # first and last learning rate of the cycle (LRMIN)
-    lr_max:float,         # peak learning rate (LRMAX)
-    pct_start:float=5/24, # fraction of the iterations spent rising: the peak at epoch 5 of 24
-)->dict:                  # `lr_max`, `div`, `div_final`, `pct_start`, for `Learner.fit_one_cycle`
-    "Arguments of fastai's `fit_one_cycle` for a cycle LRMIN -> LRMAX -> LRMIN; raises `ValueError` unless 0 < lr_min < lr_max < inf and 0 < pct_start < 1."
+    lr_min:float,                    # first and last learning rate of the cycle (LRMIN)
+    lr_max:float,                    # peak learning rate (LRMAX)
+    pct_start:float=Fraction(5, 24), # fraction of the iterations spent rising: the peak at epoch 5 of 24
+)->dict:                             # `lr_max`, `div`, `div_final`, `pct_start`, floats for `Learner.fit_one_cycle`
+    "Arguments of fastai's `Learner.fit_one_cycle` for a cycle LRMIN -> LRMAX -> LRMIN; raises `ValueError` unless 0 < lr_min < lr_max < inf and 0 < pct_start < 1."
     if not 0 < lr_min < lr_max < math.inf: raise ValueError(f"lr_min: need 0 < lr_min < lr_max, both finite, got lr_min={lr_min}, lr_max={lr_max}")
     if not 0 < pct_start < 1: raise ValueError(f"pct_start: need a fraction between 0 and 1, got {pct_start}")
-    return dict(lr_max=lr_max, div=lr_max/lr_min, div_final=lr_max/lr_min, pct_start=pct_start)
+    return dict(lr_max=lr_max, div=lr_max/lr_min, div_final=lr_max/lr_min, pct_start=float(pct_start))
 
 # %% ../nbs/02_learner.ipynb #c021
 class FlipX(Transform):
@@ -89,6 +103,7 @@ class FlipX(Transform):
     split_idx,order = 0,100   # after `Normalize`
     def encodes(self, x:TensorImage): return x.flip(-1)
 
+# %% ../nbs/02_learner.ipynb #c021b
 def flip_tta(
     learn:Learner,      # a trained learner
     dl:DataLoader=None, # images to predict; `None`: `learn.dls.valid`

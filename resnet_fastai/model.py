@@ -26,7 +26,8 @@ class Residual(nn.Sequential):
     "`x + f(x)`, where `f` is the `nn.Sequential` of the layers given; `f` must keep the shape of `x`."
     def forward(self, x): return x + super().forward(x)
 
-def res_block(nf:int)->Residual: # `x + (conv_bn(nf,nf) -> conv_bn(nf,nf))(x)`, shape [N,`nf`,H,W] kept
+# %% ../nbs/00_model.ipynb #c009b
+def res_block(nf:int)->nn.Sequential: # a `Residual`: `x + (conv_bn(nf,nf) -> conv_bn(nf,nf))(x)`, shape [N,`nf`,H,W] kept
     "The recipe's residual block: two `conv_bn` units of `nf` channels around a skip connection."
     return Residual(conv_bn(nf, nf), conv_bn(nf, nf))
 

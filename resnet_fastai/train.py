@@ -8,14 +8,14 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/train.html.md"""
 __all__ = ['RunCheckpoint', 'StopOnNaN', 'train_run', 'evaluate']
 
 # %% ../nbs/05_train.ipynb #c002
-import errno, fcntl, inspect, json, math, os, platform, shutil, sys, time
+import errno, fcntl, json, math, os, platform, shutil, sys, time
 from contextlib import contextmanager
-from fractions import Fraction
+from .settings import run_settings   # first: the package's warning filters apply before fastai loads
 from fastai.vision.all import *
 from .core import atomic_path, write_json
 from .data import cifar10_dls, cifar10_path, cifar_aug
 from .learner import custom_resnet_learner, check_learner_args, check_num_it, find_lr_range, one_cycle_kwargs, flip_tta, lr_suggestions
-from .report import write_report
+from .report import RunRecorder, write_report
 from .inference import load_model, save_weights
 from .model import Residual
 import albumentations, fastai
@@ -28,27 +28,20 @@ def _plain(o):
     return o.item() if isinstance(o, np.generic) else o
 
 # %% ../nbs/05_train.ipynb #c006
-class RunCheckpoint(Callback):
-    "After each epoch, save model, optimiser, epoch and records whole to `out`/checkpoint.pth, then history.csv and iterations.csv."
-    order = Recorder.order + 1  # after the Recorder has the epoch's metrics
+@delegates()
+class RunCheckpoint(RunRecorder):
+    "A `RunRecorder` that saves, after each epoch, model, optimiser, epoch and records whole to `out`/checkpoint.pth, then history.csv and iterations.csv."
     def __init__(self,
-        out:Path,              # run folder
-        history:list=None,     # epoch rows of the run so far, when resuming
-        iterations:list=None,  # batch rows of the run so far, when resuming
-        need:str=None,         # the run's disk space, for the message on a full disk (`atomic_path`)
-        on_epoch=None,         # called with each new epoch row, e.g. to log it
-    ): self.out,self.history,self.iterations,self.need,self.on_epoch = Path(out),list(history or []),list(iterations or []),need,on_epoch
-
-    def before_epoch(self): self.i0,self.t0 = len(self.recorder.lrs),time.perf_counter()
+        out:Path,      # run folder
+        need:str=None, # the run's disk space, for the message on a full disk (`atomic_path`)
+        on_epoch:callable=None, # called with each new epoch row, e.g. to log it
+        **kwargs,
+    ): super().__init__(**kwargs); self.out,self.need,self.on_epoch = Path(out),need,on_epoch
 
     def after_epoch(self):
-        rec, n = self.recorder, len(self.dls.train)
-        if len(rec.lrs) == self.i0: return  # an epoch skipped by `start_epoch`
-        tl, vl, acc = map(float, rec.values[-1][:3])
-        self.history.append(dict(epoch=self.epoch+1, train_loss=tl, valid_loss=vl, accuracy=acc, lr=float(rec.lrs[-1]), seconds=time.perf_counter()-self.t0))
-        mom = self.learn.param_scheduler.hps['mom']
-        self.iterations += [dict(iteration=self.epoch*n+j, epoch=self.epoch+j/n, lr=float(rec.lrs[i]), mom=float(mom[i]), train_loss=float(rec.losses[i]))
-                            for j,i in enumerate(range(self.i0, len(rec.lrs)))]
+        n = len(self.history)
+        super().after_epoch()
+        if len(self.history) == n: return  # an epoch skipped by `start_epoch`
         ck = dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch, history=self.history, iterations=self.iterations)
         with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(_plain(ck), tmp)
         for name, rows in ('history.csv', self.history), ('iterations.csv', self.iterations):
@@ -59,6 +52,7 @@ class RunCheckpoint(Callback):
 class StopOnNaN(Callback):
     "Cancel the fit after a training phase in which the loss became NaN or infinite; `learn.diverged` = (loss, epoch, batch, lr) of the first such batch."
     order = TerminateOnNaNCallback.order
+    def __init__(self): super().__init__()   # no parameters: keeps `show_doc` from listing `Callback`'s event hooks
     def before_train(self): self.finite,self.losses,self.lrs = [],[],[]
     def after_batch(self):
         if not self.training: return
@@ -73,6 +67,7 @@ class StopOnNaN(Callback):
 def _device_name(dev:torch.device)->str:
     return torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)'
 
+# %% ../nbs/05_train.ipynb #c010-1
 def _check_settings(epochs, bs, num_it, pct_start, lr_min, lr_max, num_workers, precision, wd, label_smoothing, opt, aug, suggestion, **_):
     "Raise `ValueError` for a setting out of range: before any work, the range test included."
     if epochs < 1: raise ValueError(f"epochs: need at least 1, got {epochs}")
@@ -85,10 +80,12 @@ def _check_settings(epochs, bs, num_it, pct_start, lr_min, lr_max, num_workers, 
     check_learner_args(default_device().type == 'cuda', precision, wd, label_smoothing, opt)
     cifar_aug(steps=aug)
 
+# %% ../nbs/05_train.ipynb #c010-2
 def _run_space(model:nn.Module)->str:
     "Disk space a run needs at its peak: checkpoint.pth twice (weights + Adam's two moments) while it is replaced, model.safetensors and learner.pkl."
     return f"about {8*4*total_params(model)[0]/1e6:.0f} MB"
 
+# %% ../nbs/05_train.ipynb #c010-3
 def _epoch_line(epochs:int): # total epochs of the run
     "A function printing one epoch row of `RunCheckpoint` as one line."
     return lambda r: print(f"epoch {r['epoch']:>{len(str(epochs))}}/{epochs}  train loss {r['train_loss']:.4f}  test loss {r['valid_loss']:.4f}  "
@@ -133,6 +130,7 @@ def _run_settings(out:Path, given:dict, fill:dict=None)->tuple:
     except (OSError, ValueError) as e: raise ValueError(f"{out/'run.json'}: unreadable ({type(e).__name__}: {e}), so the run's settings are unknown. Start it again with overwrite") from e
     return cfg, [f"{k}={v!r} (the run's: {cfg.get(k)!r})" for k,v in given.items() if v != cfg.get(k)]
 
+# %% ../nbs/05_train.ipynb #c010e-1
 def _resume_state(out:Path, given:dict)->tuple:
     "(settings, checkpoint) of the interrupted run in `out`; raises `ValueError` if `given` settings differ from it, or its files are unreadable."
     cfg, diff = _run_settings(out, given)
@@ -143,93 +141,118 @@ def _resume_state(out:Path, given:dict)->tuple:
         raise ValueError(f"{out/'checkpoint.pth'}: unreadable ({type(e).__name__}: {e}); the {n} completed epochs of this run are lost. Start it again with overwrite") from e
     return cfg, ck
 
+# %% ../nbs/05_train.ipynb #t02
+_not_stored = ('out', 'num_workers', 'resume', 'overwrite')   # where and how a run goes, not what it is
+
+def _run_config(**kwargs)->dict:
+    "The `run_settings` that define a run, as run.json stores them: data as an absolute path, pct_start as a float."
+    s = {k:v for k,v in run_settings(**kwargs).items() if k not in _not_stored}
+    return {**s, 'data': str(Path(s['data']).expanduser().resolve()) if s['data'] is not None else None, 'pct_start': float(s['pct_start'])}
+
+# %% ../nbs/05_train.ipynb #t02-1
+def _finished_run(out:Path, cfg:dict)->dict:
+    "The metrics.json of the finished run in `out`; raises `ValueError` if its settings differ from `cfg`, defaults included."
+    given = {k:v for k,v in cfg.items() if v is not None or k not in ('lr_min', 'lr_max')}
+    _, diff = _run_settings(out, given, fill=_run_config())   # runs of older versions lack the newer settings
+    if diff: raise ValueError(f"{out}: holds a finished run with other settings: {'; '.join(diff)}. Give another out folder, or overwrite it")
+    return json.loads((out/'metrics.json').read_text())
+
+# %% ../nbs/05_train.ipynb #t02-2
+def _start(out:Path, cfg:dict, resume:bool)->tuple:
+    "(settings, checkpoint) of the run in `out`: `cfg` and `None` for a new run; for `resume`, those of the interrupted run (see `_resume_state`)."
+    defaults = _run_config()
+    cfg, ck = _resume_state(out, {k:v for k,v in cfg.items() if v != defaults[k]}) if resume else (cfg, None)
+    return {**defaults, **cfg}, ck   # runs of older versions lack the newer settings
+
+# %% ../nbs/05_train.ipynb #t04
+def _deterministic(cfg:dict)->bool: return ifnone(cfg['reproducible'], default_device().type != 'cuda')  # `reproducible`, by default on the CPU only
+
+# %% ../nbs/05_train.ipynb #t04-1
+def _run_learner(out:Path, cfg:dict, num_workers:int|None, quiet:bool, resume:bool)->Learner:
+    "Seed everything, then build the run's `DataLoaders` and `Learner`, saving to `out`; `quiet`: no bars or logs. Prints what it trains."
+    set_seed(cfg['seed'], reproducible=_deterministic(cfg))
+    if not _deterministic(cfg): torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+    dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers, aug=cifar_aug(seed=cfg['seed'], steps=cfg['aug']))
+    learn = custom_resnet_learner(dls, precision=cfg['precision'], compile=cfg['compile'], wd=cfg['wd'], label_smoothing=cfg['label_smoothing'],
+                                  opt=cfg['opt'], residual=cfg['residual'], path=out, model_dir='.')
+    if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
+    print(f"{'resuming' if resume else 'training'} CustomResNet on {_device_name(dls.device)} ({_precision(learn)}): "
+          f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, {cfg['epochs']} epochs, batch {cfg['bs']}, seed {cfg['seed']}", flush=True)
+    return learn
+
+# %% ../nbs/05_train.ipynb #t04-2
+def _precision(learn:Learner)->str: return 'bf16' if hasattr(learn, 'mixed_precision') else 'fp32'
+
+# %% ../nbs/05_train.ipynb #t06
+def _range_test(learn:Learner, cfg:dict):
+    "Find LRMIN and LRMAX with `find_lr_range`, unless `cfg` gives both; add them and the curve to `cfg`, and write it to run.json."
+    t0 = time.perf_counter()
+    if cfg['lr_min'] is None:
+        print(f"range test: fastai's lr_find, {cfg['num_it']} iterations", flush=True)
+        with learn.no_mbar(): cfg['lr_min'], cfg['lr_max'] = find_lr_range(learn, num_it=cfg['num_it'], suggestion=cfg['suggestion'])
+    cfg.update(lr_find=getattr(learn, 'lr_curve', None), lr_find_seconds=time.perf_counter()-t0)
+    write_json(learn.path/'run.json', cfg, _run_space(learn.model))
+    print(f"range test: lr_min {cfg['lr_min']:.2e}, lr_max {cfg['lr_max']:.2e} " + (f"({len(cfg['lr_find']['lr'])} iterations, {cfg['lr_find_seconds']:.1f} s)" if cfg['lr_find'] else "(given)"), flush=True)
+
+# %% ../nbs/05_train.ipynb #t06-1
+def _restore(learn:Learner, ck:dict):
+    "Load the model's and the optimiser's state from the checkpoint `ck`."
+    learn.model.load_state_dict(ck['model'])
+    learn.create_opt()
+    learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
+
+# %% ../nbs/05_train.ipynb #t08
+def _fit(learn:Learner, cfg:dict, ck:dict|None, cbs, quiet:bool)->list:
+    "`fit_one_cycle`, after the epoch of checkpoint `ck` if any, saving every epoch; the epoch rows. Raises `FloatingPointError` on divergence, `RuntimeError` if stopped."
+    cb = RunCheckpoint(learn.path, _run_space(learn.model), _epoch_line(cfg['epochs']) if quiet else None, **{k: ck[k] for k in ('history', 'iterations')} if ck else {})
+    learn.fit_one_cycle(cfg['epochs'], **one_cycle_kwargs(cfg['lr_min'], cfg['lr_max'], cfg['pct_start']), cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
+    if getattr(learn, 'diverged', None):
+        loss, epoch, batch, lr = learn.diverged
+        kept = f"the last good checkpoint, after epoch {cb.history[-1]['epoch']}, is in {learn.path/'checkpoint.pth'}" if cb.history else "no epoch completed"
+        raise FloatingPointError(f"training diverged: loss {loss} at epoch {epoch+1}, batch {batch+1}, learning rate {lr:.3g}; {kept}. Try a lower lr_max")
+    if len(cb.history) < cfg['epochs']: raise RuntimeError(f"training stopped after {len(cb.history)} of {cfg['epochs']} epochs; no weights were saved")
+    return cb.history
+
+# %% ../nbs/05_train.ipynb #t09
+def _save_run(learn:Learner, cfg:dict, h:list, resumed:bool)->dict:
+    "Save model.safetensors, learner.pkl and metrics.json (with flip TTA, the settings, times, device and versions) to `learn.path`; the metrics."
+    out, need, dls = learn.path, _run_space(learn.model), learn.dls
+    save_weights(learn.model, out/'model.safetensors', dls.vocab)
+    with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
+    with learn.no_bar(), learn.no_logging(): tta = float(accuracy(*flip_tta(learn)))
+    metrics = dict(test_accuracy=h[-1]['accuracy'], test_accuracy_tta=tta, test_loss=h[-1]['valid_loss'], lr_min=cfg['lr_min'], lr_max=cfg['lr_max'],
+        schedule=one_cycle_kwargs(cfg['lr_min'], cfg['lr_max'], cfg['pct_start']), history=h, epochs=cfg['epochs'], bs=cfg['bs'], subset=cfg['subset'],
+        n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=cfg['num_it'], seed=cfg['seed'], suggestion=cfg['suggestion'], wd=learn.opt.hypers[0]['wd'],
+        label_smoothing=cfg['label_smoothing'], opt=cfg['opt'], aug=cfg['aug'], residual=cfg['residual'], lr_find_seconds=cfg['lr_find_seconds'],
+        train_seconds=sum(r['seconds'] for r in h), resumed=resumed, device=_device_name(dls.device), precision=_precision(learn), compile=cfg['compile'],
+        reproducible=_deterministic(cfg), num_workers=dls.train.fake_l.num_workers,
+        versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
+        data=cfg['data'] or 'untar_data(URLs.CIFAR)', lr_find=cfg['lr_find'])
+    write_json(out/'metrics.json', metrics, need)
+    return metrics
+
 # %% ../nbs/05_train.ipynb #c011
+@delegates(run_settings)
 def train_run(
-    data:str|Path|None=None, # folder or .tgz/.tar archive in fastai's CIFAR layout; `None`: `untar_data(URLs.CIFAR)`
-    out:str|Path='run',      # folder to write the run to
-    epochs:int=24,           # epochs of the one cycle
-    bs:int=512,              # batch size
-    subset:int|None=None,    # train on a stratified sample of this many images, test on `subset//5`; `None`: all
-    num_it:int=100,          # iterations of the LR range test
-    seed:int=42,             # seed of fastai's `set_seed`, the subset and the augmentation
-    pct_start:float=Fraction(5, 24), # fraction of the iterations before the peak learning rate
-    lr_min:float|None=None,  # LRMIN; with `lr_max`, skips the range test
-    lr_max:float|None=None,  # LRMAX; with `lr_min`, skips the range test
-    suggestion:str='minimum',# fastai's `lr_find` suggestion that gives LRMAX (see `find_lr_range`)
-    wd:float|None=None,      # decoupled weight decay; `None`: fastai's Adam default, 0.01
-    label_smoothing:float=0.,# label smoothing of the cross-entropy
-    opt:str='adam',          # 'adam', or 'sgd' with momentum (see `custom_resnet_learner`)
-    aug:str='crop,flip,cutout', # steps of the training augmentation (see `cifar_aug`); '': none
-    residual:bool=True,      # `False`: the network without its residual blocks
-    num_workers:int|None=None, # `DataLoader` workers; `None`: CPUs - 1, at most 16
-    precision:str|None=None, # 'bf16' or 'fp32'; `None`: bf16 on a GPU, fp32 on the CPU
-    compile:bool=False,      # `torch.compile` the model
-    reproducible:bool|None=None, # deterministic cuDNN; `None`: on the CPU only (on a GPU, `cudnn.benchmark` instead)
-    cbs:list|None=None,      # more fastai callbacks for `fit_one_cycle`
-    resume:bool=False,       # continue the interrupted run in `out` from its checkpoint, with its settings
-    overwrite:bool=False,    # replace a previous run in `out`
+    data:str|Path|None=None, # folder or .tgz/.tar archive in fastai's CIFAR layout; `None`: download it with `untar_data(URLs.CIFAR)`
+    cbs:list|None=None,      # more fastai callbacks for `Learner.fit_one_cycle`
     progress:bool|None=None, # fastprogress bars; `None`: when stdout is a terminal, else one line per epoch (for log files)
     report:bool=True,        # write the report (`write_report`): its figures, per-class table and summary
     skip_done:bool=False,    # if `out` holds a finished run with all these settings, return its metrics without training
+    **kwargs,
 )->dict:                     # what is written to `out`/metrics.json
-    "Run the recipe: LR range test, then `fit_one_cycle` from LRMIN up to LRMAX and back; save the run and its report to `out`. See above for errors."
-    data = str(Path(data).expanduser().resolve()) if data is not None else None
-    settings = dict(data=data, epochs=epochs, bs=bs, subset=subset, num_it=num_it, seed=seed, pct_start=float(pct_start), lr_min=lr_min, lr_max=lr_max,
-                    suggestion=suggestion, wd=wd, label_smoothing=label_smoothing, opt=opt, aug=aug, residual=residual,
-                    precision=precision, compile=compile, reproducible=reproducible)
-    if not resume: _check_settings(num_workers=num_workers, **settings)
-    defaults = {k: float(p.default) if k == 'pct_start' else p.default for k,p in inspect.signature(train_run).parameters.items()}
-    out = Path(out).expanduser().absolute()   # absolute: fastai writes learn.export's file relative to learn.path
-    if skip_done and (out/'metrics.json').exists():   # every setting must match, defaults included; runs of older versions lack the newer ones
-        _, diff = _run_settings(out, {k:v for k,v in settings.items() if v is not None or k not in ('lr_min', 'lr_max')}, fill={k: defaults[k] for k in settings})
-        if diff: raise ValueError(f"{out}: holds a finished run with other settings: {'; '.join(diff)}. Give another out folder, or overwrite it")
-        return json.loads((out/'metrics.json').read_text())
-    with _run_folder(out, resume, overwrite) as out:
-        cfg, ck = _resume_state(out, {k:v for k,v in settings.items() if v != defaults[k]}) if resume else (settings, None)
-        cfg = {**{k: defaults[k] for k in settings}, **cfg}   # runs of older versions lack the newer settings
-        reproducible = ifnone(cfg['reproducible'], default_device().type != 'cuda')
-        set_seed(cfg['seed'], reproducible=reproducible)
-        if not reproducible: torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
-        dls = cifar10_dls(cfg['data'], bs=cfg['bs'], subset=cfg['subset'], seed=cfg['seed'], num_workers=num_workers, aug=cifar_aug(seed=cfg['seed'], steps=cfg['aug']))
-        learn = custom_resnet_learner(dls, precision=cfg['precision'], compile=cfg['compile'], wd=cfg['wd'], label_smoothing=cfg['label_smoothing'],
-                                      opt=cfg['opt'], residual=cfg['residual'], path=out, model_dir='.')
-        need = _run_space(learn.model)
-        quiet, prec = not ifnone(progress, sys.stdout.isatty()), 'bf16' if hasattr(learn, 'mixed_precision') else 'fp32'
-        if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
-        print(f"{'resuming' if resume else 'training'} CustomResNet on {_device_name(dls.device)} ({prec}): "
-              f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, {cfg['epochs']} epochs, batch {cfg['bs']}, seed {cfg['seed']}", flush=True)
-        if not resume:
-            t0 = time.perf_counter()
-            if cfg['lr_min'] is None:
-                print(f"range test: fastai's lr_find, {cfg['num_it']} iterations", flush=True)
-                with learn.no_mbar(): cfg['lr_min'], cfg['lr_max'] = find_lr_range(learn, num_it=cfg['num_it'], suggestion=cfg['suggestion'])
-            cfg.update(lr_find=getattr(learn, 'lr_curve', None), lr_find_seconds=time.perf_counter()-t0)
-            write_json(out/'run.json', cfg, need)
-            print(f"range test: lr_min {cfg['lr_min']:.2e}, lr_max {cfg['lr_max']:.2e} " + (f"({len(cfg['lr_find']['lr'])} iterations, {cfg['lr_find_seconds']:.1f} s)" if cfg['lr_find'] else "(given)"), flush=True)
-        else:
-            learn.model.load_state_dict(ck['model'])
-            learn.create_opt()
-            learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
-        schedule = one_cycle_kwargs(cfg['lr_min'], cfg['lr_max'], cfg['pct_start'])
-        cb = RunCheckpoint(out, *((ck['history'], ck['iterations']) if ck else ()), need=need, on_epoch=_epoch_line(cfg['epochs']) if quiet else None)
-        learn.fit_one_cycle(cfg['epochs'], **schedule, cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
-        if getattr(learn, 'diverged', None):
-            loss, epoch, batch, lr = learn.diverged
-            kept = f"the last good checkpoint, after epoch {cb.history[-1]['epoch']}, is in {out/'checkpoint.pth'}" if cb.history else "no epoch completed"
-            raise FloatingPointError(f"training diverged: loss {loss} at epoch {epoch+1}, batch {batch+1}, learning rate {lr:.3g}; {kept}. Try a lower lr_max")
-        if len(cb.history) < cfg['epochs']: raise RuntimeError(f"training stopped after {len(cb.history)} of {cfg['epochs']} epochs; no weights were saved")
-        save_weights(learn.model, out/'model.safetensors', dls.vocab)
-        with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
-        with learn.no_bar(), learn.no_logging(): tta = float(accuracy(*flip_tta(learn)))
-        h = cb.history
-        metrics = dict(test_accuracy=h[-1]['accuracy'], test_accuracy_tta=tta, test_loss=h[-1]['valid_loss'], lr_min=cfg['lr_min'], lr_max=cfg['lr_max'], schedule=schedule,
-            history=h, epochs=cfg['epochs'], bs=cfg['bs'], subset=cfg['subset'], n_train=len(dls.train_ds), n_test=len(dls.valid_ds), num_it=cfg['num_it'],
-            seed=cfg['seed'], suggestion=cfg['suggestion'], wd=learn.opt.hypers[0]['wd'], label_smoothing=cfg['label_smoothing'], opt=cfg['opt'], aug=cfg['aug'],
-            residual=cfg['residual'], lr_find_seconds=cfg['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h), resumed=resume,
-            device=_device_name(dls.device), precision=prec, compile=cfg['compile'], reproducible=reproducible, num_workers=dls.train.fake_l.num_workers,
-            versions=dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__, albumentations=albumentations.__version__),
-            data=cfg['data'] or 'untar_data(URLs.CIFAR)', lr_find=cfg['lr_find'])
-        write_json(out/'metrics.json', metrics, need)
+    "Run the recipe: LR range test, then `Learner.fit_one_cycle` from LRMIN up to LRMAX and back; save the run and its report to `out`. A bad setting raises before any work (see Errors below)."
+    s = run_settings(data, **kwargs)
+    cfg, out = _run_config(**s), Path(s['out']).expanduser().absolute()   # absolute: fastai writes learn.export's file relative to learn.path
+    if not s['resume']: _check_settings(num_workers=s['num_workers'], **cfg)
+    if skip_done and (out/'metrics.json').exists(): return _finished_run(out, cfg)
+    quiet = not ifnone(progress, sys.stdout.isatty())
+    with _run_folder(out, s['resume'], s['overwrite']) as out:
+        cfg, ck = _start(out, cfg, s['resume'])
+        learn = _run_learner(out, cfg, s['num_workers'], quiet, s['resume'])
+        if ck: _restore(learn, ck)
+        else: _range_test(learn, cfg)
+        metrics = _save_run(learn, cfg, _fit(learn, cfg, ck, cbs, quiet), s['resume'])
         (out/'checkpoint.pth').unlink()
         if report: write_report(learn, out)
     return metrics

@@ -83,10 +83,16 @@ def _nb_links(src, nb_rel, pages):
     return _re_nblink.sub(fix, src)
 
 
+def _pandoc_links(md):
+    "show_doc's `[source](url){target=\"_blank\" style=\"...\"}` (Pandoc's link attributes, which Quarto reads) as an HTML link nbconvert renders."
+    return re.sub(r'\[([^\]]+)\]\(([^)\s]+)\)\{target="([^"]*)" style="([^"]*)"\}', r'<a href="\2" target="\3" style="\4">\1</a>', md)
+
+
 def page_nb(path, nb_rel=None, pages=None):
     """The processed notebook at `path`, ready to render, and its frontmatter: `# title` and `> description` first,
     Quarto cell options applied (`include`, `echo`, `output: false`, and nbdev's `filter_stream`), progress bars settled,
-    links to other notebooks (`nb_rel` is this one's path in nbs/, `pages` maps those to pages) pointed at their pages.
+    links to other notebooks (`nb_rel` is this one's path in nbs/, `pages` maps those to pages) pointed at their pages,
+    show_doc's source links made HTML.
     `code-fold` is not honoured: folded code shows unfolded."""
     nb = read_nb(path)
     fm = frontmatter(nb, Path(path).name)
@@ -101,6 +107,7 @@ def page_nb(path, nb_rel=None, pages=None):
             if opts.get('filter_stream'): filter_stream_(c, *opts['filter_stream'].split())
             for o in c.outputs:
                 if o.output_type == 'stream': o.text = settle_cr(o.text)
+                if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = _pandoc_links(o.data['text/markdown'])
             c.outputs = [o for o in c.outputs if o.output_type != 'stream' or o.text.strip()]
             last = (c.source.strip().splitlines() or [''])[-1]
             for o in c.outputs:           # alt text for figures: the line of code that drew them
@@ -135,6 +142,11 @@ def _heading_ids(html):
     return re.sub(r'(<h[1-6] id=")([^"]+)(">.*?<a class="anchor-link" href="#)\2(")', fix, html, flags=re.S)
 
 
+def _local_links(html, site_url, here='.'):
+    "Links to the public site (`site_url`: nbdev's doc links to this library, the README's links) made relative, so the offline site stays offline."
+    return re.sub(rf'href="{re.escape(site_url.rstrip("/"))}(?:/([^"]*))?"', lambda m: f'href="{posixpath.relpath(m[1] or "index.html", here)}"', html)
+
+
 def readme_md(proc_index):
     "README.md's text from the processed `index.ipynb` at `proc_index`; raises `ValueError` if it has figures (README takes text only)."
     nb, _ = page_nb(proc_index)
@@ -167,7 +179,7 @@ def build(dest=None, readme=True):
         site = dict(title=cfg.title, home=posixpath.relpath('index.html', here), nav=nav, css=css)
         html, _ = exp.from_notebook_node(nb, resources=dict(site=site))
         (dest/pages[f]).parent.mkdir(parents=True, exist_ok=True)
-        (dest/pages[f]).write_text(_heading_ids(html), encoding='utf-8')
+        (dest/pages[f]).write_text(_local_links(_heading_ids(html), cfg.doc_host + cfg.doc_baseurl, here), encoding='utf-8')
     if readme: (cfg.config_path/'README.md').write_text(readme_md(proc/cfg.readme_nb), encoding='utf-8')
     return dest
 

@@ -91,10 +91,24 @@ def test_home_page_loads_without_console_errors(site, browser):
     assert errors == [], errors
     assert browser.title == 'resnet_fastai'
     assert browser.find_element(By.TAG_NAME, 'h1').text.startswith('resnet_fastai')
-    rows = browser.find_elements(By.CSS_SELECTOR, 'main table tr')    # the "When something goes wrong" table
-    assert len(rows) > 10 and 'FileNotFoundError' in rows[1].text, [r.text for r in rows[:3]]
+    main = browser.find_element(By.TAG_NAME, 'main').text
+    assert '6573130' in main and 'torch.Size([2, 10])' in main          # the executed example's output
+    heads = [th.text for th in browser.find_elements(By.CSS_SELECTOR, 'main table th')]
+    assert 'test accuracy (mean ± std)' in heads, heads                 # the results table
     if out := os.environ.get('DOCS_SCREENSHOTS'):
         Path(out).mkdir(parents=True, exist_ok=True); browser.save_screenshot(str(Path(out)/'home.png'))
+
+
+def test_error_tables_are_on_the_pages_the_home_page_links(site, browser):
+    _, base = site
+    open_page(browser, base)
+    links = [a.get_attribute('href') for a in browser.find_elements(By.CSS_SELECTOR, 'main a') if a.get_attribute('href').endswith('#errors')]
+    assert len(links) == 4, links
+    for href in links:
+        assert href.startswith(base), f'{href}: not a page of this site'
+        assert open_page(browser, href) == [], href
+        rows = browser.find_elements(By.XPATH, '//*[@id="errors"]/following::table[1]//tr')
+        assert len(rows) > 1 and rows[0].text.startswith('input'), (href, [r.text for r in rows[:2]])
 
 
 def test_every_notebook_is_a_page_in_the_navigation(site, browser):
@@ -159,7 +173,7 @@ def test_no_page_shows_a_warning_block(site, browser):
         assert blocks == [], (page, [b.text[:200] for b in blocks])
 
 
-_draws_data = re.compile(r'\b(show_batch|show_results|plot_top_losses|plot_misclassified)\(')   # fastai's and 03_report's
+_draws_data = re.compile(r'\b(show_batch|show_results|plot_top_losses)\(')   # fastai's and 03_report's
 
 
 def test_no_notebook_stores_dataset_images():
@@ -179,14 +193,48 @@ def test_readme_is_index_notebook(site):
         'README.md differs from nbs/index.ipynb: edit the notebook, then run python tools/docs.py'
 
 
-def test_console_errors_and_broken_images_are_caught(site, browser):
-    "The checks above can fail: a page with a script error and a missing image is reported."
+_machine_path = re.compile(r'/root/|/tmp/|/work/|/home/\w|/\.venv/|site-packages')
+_clutter = {'a machine path': _machine_path, 'a warning': re.compile(r'\w+Warning\b|\bwarnings\.warn'),
+            'progress-bar text': re.compile(r'\d+\.\d+% \[\d+/\d+|<progress|█'),
+            'a raw Recorder list': re.compile(r"\[\d+, -?[\d.]+, -?[\d.]+, -?[\d.]+, '\d\d:\d\d'\]")}
+
+
+def page_clutter(browser):
+    "What the current page's cell outputs show that a lesson should not: machine paths, warnings, progress bars, raw Recorder lists."
+    outs = browser.execute_script("return [...document.querySelectorAll('main .jp-OutputArea-output')].map(o => o.innerHTML + ' ' + o.innerText)")
+    return [(name, m[0]) for o in outs for name, rx in _clutter.items() if (m := rx.search(o))]
+
+
+def test_no_page_shows_clutter_warnings_or_machine_paths(site, browser):
+    _, base = site
+    for page in notebook_files().values():
+        open_page(browser, urljoin(base, page))
+        assert page_clutter(browser) == [], page
+        text = browser.find_element(By.TAG_NAME, 'main').text
+        assert not _machine_path.search(text), page   # in code and prose neither
+        assert '{target=' not in text, page           # show_doc's source links are links, not Pandoc syntax
+
+
+def test_backticked_names_link_to_fastai_docs_and_to_this_site(site, browser):
+    _, base = site
+    open_page(browser, urljoin(base, 'data.html'))
+    hrefs = [a.get_attribute('href') for a in browser.find_elements(By.CSS_SELECTOR, 'main a')]
+    assert any(h.startswith('https://docs.fast.ai/') for h in hrefs), hrefs           # e.g. `DataBlock`
+    own = [h for h in hrefs if h.startswith(base)]
+    assert own and not any('resnet-fastai.github.io' in h for h in hrefs), hrefs    # this library's names: pages of the offline site
+    for h in {h.split('#')[0] for h in own}: assert open_page(browser, h) == [], h
+
+
+def test_console_errors_broken_images_and_clutter_are_caught(site, browser):
+    "The checks above can fail: a page with a script error, a missing image, a machine path, a warning and a progress bar is reported."
     dest, base = site
-    (dest/'broken.html').write_text('<html><body><img src="nope.png"><script>throw new Error("boom")</script></body></html>')
+    out = '<main><div class="jp-OutputArea-output"><pre>/tmp/tmpab12/run  UserWarning: x  100.00% [2/2 00:01&lt;00:00]</pre></div></main>'
+    (dest/'broken.html').write_text(f'<html><body>{out}<img src="nope.png"><script>throw new Error("boom")</script></body></html>')
     try:
         errors = ' '.join(e['message'] for e in open_page(browser, urljoin(base, 'broken.html')))
         assert 'boom' in errors and '404' in errors, errors
         assert browser.execute_script("return document.querySelector('img').naturalWidth") == 0
+        assert [n for n, _ in page_clutter(browser)] == ['a machine path', 'a warning', 'progress-bar text']
     finally: (dest/'broken.html').unlink()
 
 
@@ -214,6 +262,16 @@ def test_processed_notebooks_hold_no_warning(site):
     err = [(f, i, o.text[:120]) for f in notebooks() for i, c in enumerate(docs.read_nb(ROOT/'_proc'/f).cells)
            for o in c.get('outputs', []) if o.get('name') == 'stderr']
     assert err == [], err
+
+
+def test_pandoc_source_links_become_html():
+    md = '[source](https://x/m.py#L15){target="_blank" style="float:right; font-size:smaller"}\n\n### f'
+    assert docs._pandoc_links(md) == '<a href="https://x/m.py#L15" target="_blank" style="float:right; font-size:smaller">source</a>\n\n### f'
+
+
+def test_local_links_stay_in_the_site():
+    html = '<a href="https://s.io/lib/data.html#x">a</a> <a href="https://s.io/lib">b</a> <a href="https://s.io/library">c</a>'
+    assert docs._local_links(html, 'https://s.io/lib', 'sub') == '<a href="../data.html#x">a</a> <a href="../index.html">b</a> <a href="https://s.io/library">c</a>'
 
 
 def test_heading_ids_are_lower_case_and_unique():
