@@ -34,7 +34,7 @@ class RunCheckpoint(RunRecorder):
     def __init__(self,
         out:Path,      # run folder
         need:str=None, # the run's disk space, for the message on a full disk (`atomic_path`)
-        on_epoch:callable=None, # called with each new epoch row, e.g. to log it
+        on_epoch=None, # called with each new epoch row, e.g. to log it
         **kwargs,
     ): super().__init__(**kwargs); self.out,self.need,self.on_epoch = Path(out),need,on_epoch
 

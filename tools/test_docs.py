@@ -213,6 +213,7 @@ def test_no_page_shows_clutter_warnings_or_machine_paths(site, browser):
         text = browser.find_element(By.TAG_NAME, 'main').text
         assert not _machine_path.search(text), page   # in code and prose neither
         assert '{target=' not in text, page           # show_doc's source links are links, not Pandoc syntax
+        assert not re.search(r'\]\([\w/.-]+\.(html|ipynb)', text), page   # no markdown link left as text (nbdev links backticks inside links again)
 
 
 def test_backticked_names_link_to_fastai_docs_and_to_this_site(site, browser):
