@@ -194,6 +194,11 @@ def _rgb8(img:Image.Image, fn)->Image.Image:
         img = Image.alpha_composite(Image.new('RGBA', img.size, (255, 255, 255, 255)), img.convert('RGBA'))
     return img.convert('RGB')
 
+# %% ../nbs/01_data.ipynb #c028c
+def _square(img:Image.Image, size:int)->Image.Image: # `size`×`size`
+    "`img` resized to `size`×`size` (bilinear), unless it has that size already: the one resize of the training and of `predict`."
+    return img if img.size == (size, size) else img.resize((size, size), Image.BILINEAR)
+
 # %% ../nbs/01_data.ipynb #c029
 def open_image(fn:Path, size:int|None=32)->PILImage: # RGB, `size`×`size` (as stored if `size` is `None`)
     "Decode `fn` as an 8-bit RGB `PILImage` resized to `size`×`size` if needed; raises `ValueError` naming `fn` if it is not a readable image or has float pixels."
@@ -203,12 +208,12 @@ def open_image(fn:Path, size:int|None=32)->PILImage: # RGB, `size`×`size` (as s
         if str(e).startswith(str(fn)): raise
         raise _unreadable(fn, e) from e
     except Exception as e: raise _unreadable(fn, e) from e
-    return PILImage(img if size is None or img.size == (size, size) else img.resize((size, size), Image.BILINEAR))
+    return PILImage(img if size is None else _square(img, size))
 
 # %% ../nbs/01_data.ipynb #c031
 def _decode(fn:Path, size:int=32)->tuple: # (HWC uint8 array, whether it was resized)
     img = open_image(fn, None)
-    return np.asarray(img if img.size == (size, size) else img.resize((size, size), Image.BILINEAR)), img.size != (size, size)
+    return np.asarray(_square(img, size)), img.size != (size, size)
 
 # %% ../nbs/01_data.ipynb #c031a
 def _warn_resized(resized:list, n:int, size:int):

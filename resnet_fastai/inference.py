@@ -15,7 +15,7 @@ from . import __version__   # first: its __init__ silences torch's jit FutureWar
 from fastai.vision.all import *
 from .core import atomic_path
 from .model import CustomResNet, Residual
-from .data import ImageArrayDL, open_image
+from .data import ImageArrayDL, open_image, _rgb8, _square
 from .learner import flip_tta
 
 # %% ../nbs/04_inference.ipynb #c005
@@ -72,8 +72,7 @@ def _rgb32(o)->np.ndarray: # [32,32,3] uint8 RGB
     if isinstance(o, (str, Path)): return np.asarray(open_image(o))   # raises `ValueError` naming the file
     if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3)): raise ValueError(f"arrays must be uint8 H×W×3 or H×W, got {o.dtype} of shape {o.shape}")
     if not isinstance(o, (np.ndarray, Image.Image)): raise TypeError(f"predict takes file paths, PIL images or uint8 arrays, got {type(o).__name__}")
-    im = PILImage.create(o).convert('RGB')
-    return np.asarray(im if im.size == (32, 32) else im.resize((32, 32), Image.BILINEAR))
+    return np.asarray(_square(_rgb8(PILImage.create(o), 'an image given in memory'), 32))   # as `open_image` converts and resizes a file
 
 # %% ../nbs/04_inference.ipynb #c010b
 def _predictor(model:nn.Module, xs:list, stats:tuple, bs:int)->tuple: # (`Learner` of `model`, `DataLoader` of `xs`)
