@@ -9,7 +9,7 @@ __all__ = ['cifar_mean_u8', 'aug_steps', 'cifar_aug', 'AlbumentationsTransform',
            'open_image', 'decode_images', 'load_images', 'ImageArrayDL', 'cifar10_dls']
 
 # %% ../nbs/01_data.ipynb #c002
-import hashlib, json, os, shutil, tarfile, tempfile, warnings
+import hashlib, json, multiprocessing, os, shutil, tarfile, tempfile, warnings, weakref
 from collections import Counter
 import cv2, numpy as np
 from sklearn.model_selection import train_test_split
@@ -76,9 +76,9 @@ def _extract_error(src:Path, cache:Path, e:Exception)->ValueError:
     return ValueError(f"{src}: cannot extract this archive ({type(e).__name__}: {e}); it may be truncated or corrupt: download it again")
 
 # %% ../nbs/01_data.ipynb #c014
-def _extract(src:Path, cache:Path)->Path:
-    "Extract archive `src` once into `cache`/<name>-<sha256 prefix>; atomic, reused on later calls."
-    dest = cache/f"{src.name.split('.')[0]}-{_file_digest(src)[:12]}"
+def _extract(src:Path, digest:str, cache:Path)->Path:
+    "Extract archive `src`, whose sha256 is `digest`, once into `cache`/<name>-<digest prefix>; atomic, reused later."
+    dest = cache/f"{src.name.split('.')[0]}-{digest[:12]}"
     if dest.is_dir(): return dest
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache, prefix=f'.{dest.name}.partial-'))
@@ -116,36 +116,56 @@ def _download()->Path:
         _remove_new(new)
         raise ConnectionError(f"data: cannot download CIFAR-10 from {URLs.CIFAR} ({type(e).__name__}: {e}). No network? Give a folder or .tgz/.tar archive in fastai's CIFAR layout as data") from e
 
+# %% ../nbs/01_data.ipynb #c014f
+def _source(source, cache)->tuple: # (folder holding `train/` and `test/`, sha256 of its archive or `None`)
+    "`cifar10_path`'s work, with the digest of the archive, which names its images' cache."
+    if source is None: return _layout_root(_download()), None
+    src = Path(source).expanduser()
+    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder. Give a folder or .tgz/.tar archive in fastai's CIFAR layout, or no source to download CIFAR-10")
+    if src.is_dir(): return _layout_root(src), None
+    if not tarfile.is_tarfile(src): raise ValueError(f"{src}: not a folder nor a .tgz/.tar archive. Give a folder or archive in fastai's CIFAR layout")
+    digest = _file_digest(src)
+    return _layout_root(_extract(src, digest, Path(cache) if cache else fastai_path('data'))), digest
+
 # %% ../nbs/01_data.ipynb #c015
 def cifar10_path(
     source:str|Path|None=None, # folder or .tgz/.tar archive in fastai's CIFAR layout; `None`: `untar_data(URLs.CIFAR)`
     cache:str|Path|None=None,  # where archives are extracted; default fastai's data folder (`~/.fastai/data`)
 )->Path:                       # folder holding `train/` and `test/`
-    "Folder of CIFAR-10 from `source`; raises `FileNotFoundError` for a missing path or layout, `ValueError` for a bad archive, `ConnectionError` if the download fails."
-    if source is None: return _layout_root(_download())
-    src = Path(source).expanduser()
-    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder. Give a folder or .tgz/.tar archive in fastai's CIFAR layout, or no source to download CIFAR-10")
-    if src.is_dir(): return _layout_root(src)
-    if not tarfile.is_tarfile(src): raise ValueError(f"{src}: not a folder nor a .tgz/.tar archive. Give a folder or archive in fastai's CIFAR layout")
-    return _layout_root(_extract(src, Path(cache) if cache else fastai_path('data')))
+    "Folder of CIFAR-10 from `source`; raises `FileNotFoundError`, `ValueError` or `ConnectionError` (see Errors)."
+    return _source(source, cache)[0]
 
 # %% ../nbs/01_data.ipynb #c021a
 def class_names(
-    fns:list, # image files below `d`
+    fns:list, # image files below `d`, as paths or strings
     d:Path,   # the split folder, `train/` or `test/`
 )->L:         # one class name a file
     "The class of each file: the name of its folder directly under `d`, however deep the file lies below it."
-    d = Path(d); n = len(d.parts)
-    return L(f.parts[n] if f.parts[:n] == d.parts else f.relative_to(d).parts[0] for f in map(Path, fns))  # `relative_to` raises for a file not below `d`
+    d = os.path.join(d, '')
+    fns = [os.fspath(f) for f in fns]
+    if bad := [f for f in fns if not f.startswith(d)]: raise ValueError(f"{bad[0]}: not below the split folder {d}")
+    return L(f[len(d):].split(os.sep, 1)[0] for f in fns)
+
+# %% ../nbs/01_data.ipynb #c021w
+def _image_files(d:str)->list:
+    "The image files below folder `d` (fastai's `image_extensions`), hidden ones left out: one `os.scandir` a folder."
+    res = []
+    with os.scandir(d) as it:
+        for e in it:
+            if e.name.startswith('.'): continue
+            if e.is_dir(): res += _image_files(e.path)
+            elif os.path.splitext(e.name)[1].lower() in image_extensions: res.append(e.path)
+    return res
 
 # %% ../nbs/01_data.ipynb #c021b
 def _split_files(path:Path, split:str)->tuple:
-    "(image files, their classes) of `path/split`; raises for a split without class folders, an image outside them, or an empty one."
+    "(sorted image files, their classes) of `path/split`; raises for no class folders, an image outside them, or an empty one."
     d = path/split
     classes = sorted(o.name for o in d.iterdir() if o.is_dir() and not o.name.startswith('.'))
     if not classes: raise FileNotFoundError(f"{d}: no class folders. Expected {d}/<class>/*.png|jpg")
-    fns = get_image_files(d)
-    if loose := [f for f in fns if f.parent == d]: raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d}). Move them into {d}/<class>/, or remove them")
+    fns = L(sorted(_image_files(str(d))))
+    if loose := [f for f in fns if os.path.dirname(f) == str(d)]:
+        raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d}). Move them into {d}/<class>/, or remove them")
     labels = class_names(fns, d)
     if empty := sorted(set(classes) - set(labels)): raise ValueError(f"{d/empty[0]}: class folder with no images (.png, .jpg, ...). Add its images or remove the folder")
     return fns, labels
@@ -171,7 +191,7 @@ def cifar10_items(
     path:Path,            # folder holding `train/` and `test/`, from `cifar10_path`
     subset:int|None=None, # stratified sample of this many training images and `subset//5` test images; `None`: all
     seed:int=42,          # seed of the sample
-)->tuple:                 # (training files, test files), each an `L` of `Path`s
+)->tuple:                 # (training files, test files), each an `L` of paths as strings, sorted
     "Image files of both splits; raises `ValueError` for empty class folders, loose images, classes that differ between splits, or a `subset` out of range."
     (trn, ltrn), (tst, ltst) = _split_files(path, 'train'), _split_files(path, 'test')
     n_cls = len(_classes(path, ltrn, ltst))
@@ -230,9 +250,15 @@ def decode_images(
     return x, [f for f,(_,r) in zip(fns, res) if r]
 
 # %% ../nbs/01_data.ipynb #c031d
-def _cache_key(root:Path, fns:list, size:int)->str:
-    h = hashlib.sha256(f'{size}\n'.encode())
-    for f in fns: st = f.stat(); h.update(f'{f.relative_to(root)}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
+def _cache_key(root:Path, fns:list, size:int, digest:str|None)->str:
+    "A hash of the files' names under `root` and their archive's `digest`; without one, of their sizes and times."
+    root = os.path.join(root, '')
+    fns = [os.fspath(f) for f in fns]
+    if bad := [f for f in fns if not f.startswith(root)]: raise ValueError(f"{bad[0]}: not below the data folder {root}")
+    h = hashlib.sha256(f'{size}\n{digest}\n'.encode())
+    if digest: h.update('\n'.join(f[len(root):] for f in fns).encode())   # the extraction is named by its digest
+    else:
+        for f in fns: st = os.stat(f); h.update(f'{f[len(root):]}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
     return h.hexdigest()[:24]
 
 # %% ../nbs/01_data.ipynb #c031d2
@@ -259,9 +285,10 @@ def load_images(
     fns:list,                 # image files under `root`
     size:int=32,              # side of the square images, in pixels
     cache:str|Path|None=None, # cache folder; `None`: fastai's data folder/resnet_fastai-cache
+    digest:str|None=None,     # sha256 of the archive `root` was extracted from; `None`: use the files' sizes and times
 )->np.ndarray:                # [len(fns),`size`,`size`,3] uint8, memory-mapped when cached
     "`decode_images(fns)`, cached on disk: a second call with the same files reads the cache; warns once if any image was resized."
-    fn = Path(cache or fastai_path('data')/'resnet_fastai-cache')/f'{_cache_key(root, fns, size)}.npy'
+    fn = Path(cache or fastai_path('data')/'resnet_fastai-cache')/f'{_cache_key(root, fns, size, digest)}.npy'
     if fn.exists(): return _read_cache(fn, len(fns), size)
     x, resized = decode_images(fns, size)
     resized = [str(f) for f in resized]
@@ -270,11 +297,11 @@ def load_images(
 
 # %% ../nbs/01_data.ipynb #c032b
 class ImageArrayDL(TfmdDL):
-    "`TfmdDL` over `(HWC uint8 array, class name)` samples, or bare arrays (`test_dl`), built a batch at a time: a [bs,3,H,W] uint8 `TensorImage` and a `TensorCategory` of `vocab` indices."
+    "`TfmdDL` over `(HWC uint8 array, class name)` samples, or bare arrays (`test_dl`), a batch at a time, its workers kept."
     def __init__(self,
         dataset,  # a split of `Datasets` of `(image, class name)` samples, or a list of images (`test_dl`)
         **kwargs, # passed to `TfmdDL`: `bs`, `shuffle`, `num_workers`, `before_batch`, `after_batch`, `device`, ...
-    ): super().__init__(dataset, **kwargs)
+    ): super().__init__(dataset, **kwargs); self._pool = None
 
     def create_item(self, s):
         o = self.dataset.items[s or 0]  # the raw item: no per-item pipeline
@@ -286,16 +313,63 @@ class ImageArrayDL(TfmdDL):
         o2i = self.vocab.o2i
         return x, TensorCategory([o2i[y] for y in ys[0]])
 
+    def __iter__(self):
+        self.randomize(); self.before_iter()
+        idxs = self.get_idxs()  # in the main process, so that `set_seed` decides the order
+        batches = chunked(idxs, self.bs, drop_last=self.drop_last)   # lazy: `show_batch(unique=True)` never ends
+        for b in self._workers(batches) if self.fake_l.num_workers else map(self._batch, batches):
+            if self.device is not None: b = to_device(tuple(b), self.device, non_blocking=True)
+            yield self.after_batch(b)
+        self.after_iter()
+
+    def __getstate__(self): return {**self.__dict__, '_pool': None, '_pass': None}  # the workers do not pickle
+
+# %% ../nbs/01_data.ipynb #w002
+class _Batches(torch.utils.data.Dataset):
+    "The batches of `dl` by their items' indices: a map-style dataset for a torch `DataLoader`'s workers."
+    def __init__(self, dl): self.dl = weakref.ref(dl)   # weakly: the loader owns the pool, not the other way round
+    def __getitem__(self, idxs): return self.dl()._batch(idxs)
+
+class _Pass:
+    "The sampler of the workers: the batches of indices of the current pass, which `ImageArrayDL.__iter__` draws."
+    batches = ()
+    def __iter__(self): return iter(self.batches)
+
+# %% ../nbs/01_data.ipynb #w003
+def _worker_init(worker_id:int):
+    "Set up a worker as fastai does: one thread, and Python's, NumPy's and torch's generators seeded from its seed."
+    torch.set_num_threads(1)
+    set_seed(torch.utils.data.get_worker_info().seed)
+
+# %% ../nbs/01_data.ipynb #w004
+@patch
+def _batch(self:ImageArrayDL, idxs:list)->tuple: # the batch of the items `idxs`, before the device
+    return self.do_batch([self.do_item(i) for i in idxs])
+
+# %% ../nbs/01_data.ipynb #w005
+@patch
+def _workers(self:ImageArrayDL, batches:list)->torch.utils.data.DataLoader:
+    "The pool of `num_workers` processes, started at the first pass and kept, set to make `batches`."
+    if self._pool is None:
+        self._pass = _Pass()
+        self._pool = torch.utils.data.DataLoader(
+            _Batches(self), sampler=self._pass, batch_size=None, collate_fn=noop, num_workers=self.fake_l.num_workers,
+            persistent_workers=True, pin_memory=self.pin_memory, worker_init_fn=_worker_init,
+            multiprocessing_context='fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
+        weakref.finalize(self, noop, self._pool)   # frees the pool, and stops its workers, when the loader goes
+    self._pass.batches = batches
+    return self._pool
+
 # %% ../nbs/01_data.ipynb #c033a
 def _check_dls_args(bs:int, num_workers:int|None):
     if bs <= 0: raise ValueError(f"bs: batch size must be positive, got {bs}")
     if num_workers is not None and num_workers < 0: raise ValueError(f"num_workers: need 0 (load in the main process) or more, got {num_workers}")
 
 # %% ../nbs/01_data.ipynb #c033b
-def _cifar_dsets(path:Path, trn:L, tst:L, cache)->Datasets:
+def _cifar_dsets(path:Path, trn:L, tst:L, cache, digest:str|None)->Datasets:
     "`Datasets` of (HWC uint8 array, class name): `trn` to train, `tst` to validate, `vocab` the sorted training classes."
     labels = class_names(trn, path/'train') + class_names(tst, path/'test')
-    x = np.asarray(load_images(path, trn+tst, cache=cache))  # rows as plain ndarray views
+    x = np.asarray(load_images(path, trn+tst, cache=cache, digest=digest))  # rows as plain ndarray views
     return Datasets(list(zip(x, labels)), tfms=[[ItemGetter(0)], [ItemGetter(1), Categorize(vocab=sorted(set(labels[:len(trn)])))]],
                     splits=[range(len(trn)), range(len(trn), len(labels))])
 
@@ -305,16 +379,18 @@ def cifar10_dls(
     bs:int=512,                # batch size, for training and validation
     subset:int|None=None,      # stratified sample of `subset` training and `subset//5` test images; `None`: all
     seed:int=42,               # seed of the sample and of the augmentation
-    num_workers:int|None=None, # `DataLoader` worker processes; `None`: CPUs - 1, at most 16
+    num_workers:int|None=None, # training `DataLoader` workers, kept between passes; `None`: CPUs - 1, at most 16
     aug:A.Compose|None=None,   # training augmentation; `None`: `cifar_aug(seed=seed)`
     cache:str|Path|None=None,  # folder of the decoded-image cache (see `load_images`)
     **kwargs,                  # passed to `Datasets.dataloaders`, e.g. `device`
 )->DataLoaders:                # batches of [bs,3,32,32] normalised float images and [bs] class indices
     "CIFAR-10 `DataLoaders`: training set augmented, test set as validation; raises `ValueError` for a bad `bs` or `num_workers`, and see `cifar10_path`, `cifar10_items` and `load_images`."
     _check_dls_args(bs, num_workers)
-    path = cifar10_path(source)
+    path, digest = _source(source, None)
     trn, tst = cifar10_items(path, subset, seed)
     if bs > len(trn): raise ValueError(f"bs: {bs} is more than the {len(trn)} training images, so an epoch would have no full batch. Use a smaller bs, or more images")
-    return _cifar_dsets(path, trn, tst, cache).dataloaders(
-        bs=bs, dl_type=ImageArrayDL, path=path, num_workers=ifnone(num_workers, min(16, max(num_cpus()-1, 0))), pin_memory=torch.cuda.is_available(),
-        before_batch=AlbumentationsTransform(aug or cifar_aug(seed=seed)), after_batch=[IntToFloatTensor(), Normalize.from_stats(*cifar_stats)], **kwargs)
+    return _cifar_dsets(path, trn, tst, cache, digest).dataloaders(
+        bs=bs, dl_type=ImageArrayDL, path=path, pin_memory=torch.cuda.is_available(),
+        num_workers=ifnone(num_workers, min(16, max(num_cpus()-1, 0))), dl_kwargs=[{}, dict(num_workers=0)],  # valid: none
+        before_batch=AlbumentationsTransform(ifnone(aug, cifar_aug(seed=seed))),
+        after_batch=[IntToFloatTensor(), Normalize.from_stats(*cifar_stats)], **kwargs)
