@@ -9,6 +9,7 @@ __all__ = ['RunCheckpoint', 'StopOnNaN', 'train_run', 'evaluate']
 
 # %% ../nbs/05_train.ipynb #c002
 import errno, fcntl, json, math, os, platform, shutil, sys, time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from .settings import run_settings   # first: the package's warning filters apply before fastai loads
 from fastai.vision.all import *
@@ -21,32 +22,46 @@ from .model import Residual
 import albumentations, fastai
 
 # %% ../nbs/05_train.ipynb #c005
-def _plain(o):
-    "`o` with fastcore `L`s made lists and numpy scalars Python numbers, so that `torch.load(weights_only=True)` reads it."
-    if isinstance(o, dict): return {k:_plain(v) for k,v in o.items()}
-    if isinstance(o, (list, tuple, L)): return [_plain(v) for v in o]
+def _snapshot(o):
+    "A copy of `o` for `torch.load(weights_only=True)`: tensors copied to the host, `L`s as lists, numpy scalars as numbers."
+    if isinstance(o, dict): return {k:_snapshot(v) for k,v in o.items()}
+    if isinstance(o, (list, tuple, L)): return [_snapshot(v) for v in o]
+    if isinstance(o, Tensor): return o.detach().to('cpu', copy=True)
     return o.item() if isinstance(o, np.generic) else o
 
 # %% ../nbs/05_train.ipynb #c006
 @delegates()
 class RunCheckpoint(RunRecorder):
-    "A `RunRecorder` that saves, after each epoch, model, optimiser, epoch and records whole to `out`/checkpoint.pth, then history.csv and iterations.csv."
+    "A `RunRecorder` saving model, optimiser, epoch and records to `out`/checkpoint.pth after each epoch, in a thread."
     def __init__(self,
         out:Path,      # run folder
         need:str=None, # the run's disk space, for the message on a full disk (`atomic_path`)
         on_epoch=None, # called with each new epoch row, e.g. to log it
         **kwargs,
-    ): super().__init__(**kwargs); self.out,self.need,self.on_epoch = Path(out),need,on_epoch
+    ): super().__init__(**kwargs); self.out,self.need,self.on_epoch,self.saving = Path(out),need,on_epoch,None
 
+    def before_fit(self): self.writer = ThreadPoolExecutor(1, thread_name_prefix='RunCheckpoint')
     def after_epoch(self):
         n = len(self.history)
         super().after_epoch()
         if len(self.history) == n: return  # an epoch skipped by `start_epoch`
-        ck = dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch, history=self.history, iterations=self.iterations)
-        with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(_plain(ck), tmp)
-        for name, rows in ('history.csv', self.history), ('iterations.csv', self.iterations):
-            with atomic_path(self.out/name, self.need) as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
+        self._wait()
+        ck = _snapshot(dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch))
+        self.history[-1]['seconds'] = time.perf_counter() - self.t0   # with the main thread's part of the checkpoint
+        ck.update(history=list(self.history), iterations=list(self.iterations))
+        self.saving = self.writer.submit(self._write, ck)
         if self.on_epoch: self.on_epoch(self.history[-1])
+    def after_fit(self):
+        try: self._wait()
+        finally: self.writer.shutdown()
+
+    def _wait(self): # the write under way, if any: finished, or its error raised
+        saving, self.saving = self.saving, None
+        if saving: saving.result()
+    def _write(self, ck:dict): # checkpoint.pth, then history.csv and iterations.csv, each whole or not at all
+        with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(ck, tmp)
+        for name in 'history', 'iterations':
+            with atomic_path(self.out/f'{name}.csv', self.need) as tmp: pd.DataFrame(ck[name]).to_csv(tmp, index=False)
 
 # %% ../nbs/05_train.ipynb #c008
 class StopOnNaN(Callback):
@@ -196,10 +211,13 @@ def _range_test(learn:Learner, cfg:dict):
 
 # %% ../nbs/05_train.ipynb #t06-1
 def _restore(learn:Learner, ck:dict):
-    "Load the model's and the optimiser's state from the checkpoint `ck`."
+    "Load the model's and the optimiser's state from checkpoint `ck`; raises `ValueError` for one of fastai's own `Adam`."
     learn.model.load_state_dict(ck['model'])
     learn.create_opt()
-    learn.opt.load_state_dict(dict(state=ck['opt']['state'], hypers=L(ck['opt']['hypers'])))
+    if 'param_groups' not in ck['opt']:   # fastai's `Optimizer.state_dict`
+        raise ValueError(f"{learn.path/'checkpoint.pth'}: holds the state of fastai's own optimiser, from resnet_fastai 0.0.2 "
+                         "or older, which this version cannot continue. Start the run again with overwrite")
+    learn.opt.load_state_dict(ck['opt'])
 
 # %% ../nbs/05_train.ipynb #t08
 def _fit(learn:Learner, cfg:dict, ck:dict|None, cbs, quiet:bool)->list:
