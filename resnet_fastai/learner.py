@@ -129,6 +129,7 @@ class _Reads(TorchFunctionMode):
 class HostWork(Callback):
     "Count the aten ops the main thread dispatches, and its reads of device values, per batch of each training phase."
     order = 1000  # last, so that the counts include the other callbacks' work
+    def __init__(self): super().__init__()   # no parameters: keeps `show_doc` from listing `Callback`'s event hooks
     def before_fit(self): self.counts,self.on = [],False
     def before_train(self):
         self.ops, self.n, self._as_subclass = _Ops(), 0, Tensor.as_subclass
