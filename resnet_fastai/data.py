@@ -317,7 +317,7 @@ class ImageArrayDL(TfmdDL):
         self.randomize(); self.before_iter()
         idxs = self.get_idxs()  # in the main process, so that `set_seed` decides the order
         batches = chunked(idxs, self.bs, drop_last=self.drop_last)   # lazy: `show_batch(unique=True)` never ends
-        for b in self._workers(batches) if self.fake_l.num_workers else map(self._batch, batches):
+        for b in self._workers(batches) if self.fake_l.num_workers and _fork else map(self._batch, batches):
             if self.device is not None: b = to_device(tuple(b), self.device, non_blocking=True)
             yield self.after_batch(b)
         self.after_iter()
@@ -325,6 +325,8 @@ class ImageArrayDL(TfmdDL):
     def __getstate__(self): return {**self.__dict__, '_pool': None, '_pass': None}  # the workers do not pickle
 
 # %% ../nbs/01_data.ipynb #w002
+_fork = 'fork' in multiprocessing.get_all_start_methods()   # not on Windows
+
 class _Batches(torch.utils.data.Dataset):
     "The batches of `dl` by their items' indices: a map-style dataset for a torch `DataLoader`'s workers."
     def __init__(self, dl): self.dl = weakref.ref(dl)   # weakly: the loader owns the pool, not the other way round
@@ -355,7 +357,7 @@ def _workers(self:ImageArrayDL, batches:list)->torch.utils.data.DataLoader:
         self._pool = torch.utils.data.DataLoader(
             _Batches(self), sampler=self._pass, batch_size=None, collate_fn=noop, num_workers=self.fake_l.num_workers,
             persistent_workers=True, pin_memory=self.pin_memory, worker_init_fn=_worker_init,
-            multiprocessing_context='fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
+            multiprocessing_context='fork')
         weakref.finalize(self, noop, self._pool)   # frees the pool, and stops its workers, when the loader goes
     self._pass.batches = batches
     return self._pool

@@ -213,11 +213,16 @@ def _range_test(learn:Learner, cfg:dict):
 def _restore(learn:Learner, ck:dict):
     "Load the model's and the optimiser's state from checkpoint `ck`; raises `ValueError` for one of fastai's own `Adam`."
     learn.model.load_state_dict(ck['model'])
+    fmt = torch.channels_last if hasattr(learn, 'channels_last') else torch.preserve_format
+    learn.model.to(learn.dls.device, memory_format=fmt)   # where the fit puts it, so that the state loads there too
     learn.create_opt()
     if 'param_groups' not in ck['opt']:   # fastai's `Optimizer.state_dict`
         raise ValueError(f"{learn.path/'checkpoint.pth'}: holds the state of fastai's own optimiser, from resnet_fastai 0.0.2 "
                          "or older, which this version cannot continue. Start the run again with overwrite")
     learn.opt.load_state_dict(ck['opt'])
+    for p, s in learn.opt.opt.state.items():   # each moment in its parameter's layout, which fused kernels need
+        for k, v in s.items():
+            if v.shape == p.shape: s[k] = torch.empty_like(p).copy_(v)
 
 # %% ../nbs/05_train.ipynb #t08
 def _fit(learn:Learner, cfg:dict, ck:dict|None, cbs, quiet:bool)->list:
