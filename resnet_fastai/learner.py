@@ -92,9 +92,9 @@ class DeviceRecorder(Recorder):
     def before_train(self): super().before_train(); self.i0 = len(self.losses)
     def after_train(self): self._read(); super().after_train()
     def after_fit(self): self._read()  # `lr_find` stops its fit in the middle of a phase
-    def _read(self): # the phase's smoothed losses, as floats, in one read
-        new = self.losses[self.i0:]
-        if new and isinstance(new[0], Tensor): self.losses[self.i0:] = torch.stack(new).tolist()
+    def _read(self): # the smoothed losses since the last read, as floats, in one read
+        if len(self.losses) > self.i0: self.losses[self.i0:] = torch.stack(self.losses[self.i0:]).tolist()
+        self.i0 = len(self.losses)
 
 # %% ../nbs/02_learner.ipynb #r007
 _reads = {Tensor.item, Tensor.tolist, Tensor.numpy, Tensor.cpu, Tensor.__bool__, Tensor.__float__, Tensor.__int__,
