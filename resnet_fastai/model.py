@@ -1,4 +1,4 @@
-"""`CustomResNet`: the recipe's 6.5M-parameter residual network for 32×32 images, as a plain PyTorch module.
+"""`CustomResNet`: the recipe's 6.5M-parameter residual network for 32×32 images, in plain PyTorch.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/model.html.md"""
 
@@ -8,7 +8,6 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/model.html.md"""
 __all__ = ['conv_bn', 'Residual', 'res_block', 'CustomResNet']
 
 # %% ../nbs/00_model.ipynb #c002
-import torch
 from torch import nn
 
 # %% ../nbs/00_model.ipynb #c005
@@ -18,25 +17,25 @@ def conv_bn(
     pool:bool=False, # halve H and W with `nn.MaxPool2d(2)` between conv and batch norm
 )->nn.Sequential:    # maps [N,`ni`,H,W] to [N,`nf`,H,W], or [N,`nf`,H/2,W/2] with `pool`
     "3×3 conv (stride 1, padding 1, no bias) -> [max-pool 2] -> `BatchNorm2d` -> ReLU."
-    return nn.Sequential(nn.Conv2d(ni, nf, 3, padding=1, bias=False), *([nn.MaxPool2d(2)] if pool else []),
-                         nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
+    layers = [nn.Conv2d(ni, nf, 3, padding=1, bias=False)] + ([nn.MaxPool2d(2)] if pool else [])
+    return nn.Sequential(*layers, nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
 
 # %% ../nbs/00_model.ipynb #c009
 class Residual(nn.Sequential):
-    "`x + f(x)`, where `f` is the `nn.Sequential` of the layers given; `f` must keep the shape of `x`."
+    "`x + f(x)`, where `f`, the `nn.Sequential` of the layers given, keeps the shape of `x`."
     def forward(self, x): return x + super().forward(x)
 
 # %% ../nbs/00_model.ipynb #c009b
-def res_block(nf:int)->nn.Sequential: # a `Residual`: `x + (conv_bn(nf,nf) -> conv_bn(nf,nf))(x)`, shape [N,`nf`,H,W] kept
+def res_block(nf:int)->Residual: # [N,`nf`,H,W] -> [N,`nf`,H,W]
     "The recipe's residual block: two `conv_bn` units of `nf` channels around a skip connection."
     return Residual(conv_bn(nf, nf), conv_bn(nf, nf))
 
 # %% ../nbs/00_model.ipynb #c012
 class CustomResNet(nn.Module):
-    "ResNet for CIFAR-10: [N,3,32,32] float images -> [N,`n_out`] logits; raises `ValueError` on other image sizes."
+    "ResNet for CIFAR-10: [N,3,32,32] float images -> [N,`n_out`] logits."
     def __init__(self,
         n_out:int=10,        # number of classes
-        residual:bool=True,  # keep the two residual blocks; `False`: the plain network without them (an ablation)
+        residual:bool=True,  # `False`: without the two residual blocks (an ablation)
     ):
         super().__init__()
         rb = res_block if residual else lambda nf: nn.Sequential()
@@ -48,6 +47,8 @@ class CustomResNet(nn.Module):
         self.fc = nn.Linear(512, n_out)                                       # [N,n_out]
 
     def forward(self, x):
-        if x.shape[-3:] != (3, 32, 32): raise ValueError(f"CustomResNet expects images of shape [N,3,32,32], got {list(x.shape)}: resize to 32×32 RGB first")
+        if x.shape[-3:] != (3, 32, 32):
+            raise ValueError(f"CustomResNet expects images of shape [N,3,32,32], got {list(x.shape)}: "
+                             "resize to 32×32 RGB first")
         x = self.layer3(self.layer2(self.layer1(self.prep(x))))
         return self.fc(self.pool(x).flatten(1))
