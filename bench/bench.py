@@ -29,7 +29,8 @@ from fastcore.script import call_parse
 from fastai.vision.all import set_seed, default_device, num_cpus, Callback, CancelValidException
 from resnet_fastai.model import CustomResNet
 from resnet_fastai.data import cifar10_dls
-from resnet_fastai.learner import custom_resnet_learner, adamw, norm_bias_split, HostWork
+from resnet_fastai.learner import custom_resnet_learner, adamw, norm_bias_split
+from host_work import HostWork   # bench/host_work.py: this script's folder is on sys.path
 from resnet_fastai.train import train_run, RunCheckpoint
 
 def _sync(dev):

@@ -1,4 +1,4 @@
-"""`ablate`: what each ingredient of the recipe buys, measured over seeds (`resnet-fastai-ablate` on the command line).
+"""`ablate`: what each ingredient of the recipe buys, measured over seeds.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/ablate.html.md"""
 
@@ -16,24 +16,20 @@ from .core import atomic_path
 from .settings import RunSettings, with_settings
 
 # %% ../nbs/07_ablate.ipynb #a005
-variants = {
-    'default': {},
-    'no-cutout': dict(aug='crop,flip'), 'no-flip': dict(aug='crop,cutout'), 'no-augmentation': dict(aug=''),
-    'wd-0.1': dict(wd=0.1), 'label-smoothing-0.1': dict(label_smoothing=0.1), 'wd-0.1-ls-0.1': dict(wd=0.1, label_smoothing=0.1),
-    'lr-steep': dict(suggestion='steep'), 'lr-valley': dict(suggestion='valley'),
-    'sgd': dict(opt='sgd'),
-    'no-residual': dict(residual=False),
-}  # name: the `RunSettings` fields that make the variant
+variants = {   # name: the `RunSettings` fields that make the variant
+    'default': {}, 'no-cutout': dict(aug='crop,flip'), 'no-flip': dict(aug='crop,cutout'),
+    'no-augmentation': dict(aug=''), 'wd-0.1': dict(wd=0.1), 'label-smoothing-0.1': dict(label_smoothing=0.1),
+    'wd-0.1-ls-0.1': dict(wd=0.1, label_smoothing=0.1), 'lr-steep': dict(suggestion='steep'),
+    'lr-valley': dict(suggestion='valley'), 'sgd': dict(opt='sgd'), 'no-residual': dict(residual=False)}
 
 # %% ../nbs/07_ablate.ipynb #a007a
 _columns = ['variant', 'seed', 'test_accuracy', 'test_accuracy_tta', 'train_seconds', 'lr_min', 'lr_max']
 
 def _ablate_run(name:str, s:RunSettings, log, progress)->dict: # the run's row of ablation.csv
     "Train the run `s` of variant `name`, read it if it finished, or resume it if it was killed."
-    from resnet_fastai.train import train_run   # here: the command line's --help must not wait for fastai
-    row = dict(variant=name, seed=s.seed)
-    try: m = train_run(replace(s, resume=(Path(s.out)/'checkpoint.pth').exists()), report=False, skip_done=True,
-                       progress=progress)
+    from resnet_fastai.train import train_run   # here: `--help` must not wait for fastai
+    row, s = dict(variant=name, seed=s.seed), replace(s, resume=(Path(s.out)/'checkpoint.pth').exists())
+    try: m = train_run(s, report=False, skip_done=True, progress=progress)
     except FloatingPointError as e:   # a diverged variant is a result: a row without accuracies
         if log: log(f"{name} seed {s.seed}: {e}")
         return row
@@ -47,22 +43,22 @@ def _ablate_run(name:str, s:RunSettings, log, progress)->dict: # the run's row o
 def ablate(
     out:str|Path='ablation', # folder of the runs and of ablation.csv, ablation.md, ablation.png
     seeds:list=(0, 1, 2),    # seeds of each variant
-    names:list|None=None,    # variants to run, keys of `variants`; `None`: all. 'default' is always run
+    names:list|None=None,    # variants to run, keys of `variants`; `None`: all; 'default' always
     log:Callable=print,      # called with one line per finished run; `None`: quiet
     progress:bool|None=None, # `train_run`'s progress bars
     **kwargs,                # the `RunSettings` of every run, which a variant changes
-):                           # ablation.csv's rows: variant, seed, accuracies, training seconds, lr_min, lr_max
-    "Train the default recipe and each variant of `names` with each seed; write its table and figure."
+):                           # ablation.csv's rows: variant, seed, accuracies, seconds, LRs
+    "Train the default recipe and each variant of `names` with each seed; write the table and figure."
     import pandas as pd
-    names, seeds = list(dict.fromkeys(['default', *(names or variants)])), list(dict.fromkeys(seeds))   # once each
-    if unknown := [n for n in names if n not in variants]:
-        raise ValueError(f"variants: unknown {', '.join(unknown)}; choose among {', '.join(variants)}")
+    names, seeds = [*dict.fromkeys(['default', *(names or variants)])], [*dict.fromkeys(seeds)]  # once each
+    if bad := [n for n in names if n not in variants]:
+        raise ValueError(f"variants: unknown {', '.join(bad)}; choose among {', '.join(variants)}")
     if not seeds: raise ValueError("seeds: give at least one seed")
     out, base, rows = Path(out), RunSettings(**kwargs), []
-    runs = [(n, replace(base, **variants[n], seed=seed, out=str(out/f'{n}-seed{seed}'))) for seed in seeds for n in names]
-    for name, s in runs:   # seed by seed: an ablation cut short has every variant of its first seeds
+    runs = [(n, replace(base, **variants[n], seed=i, out=str(out/f'{n}-seed{i}'))) for i in seeds for n in names]
+    for name, s in runs:   # seed by seed: a cut-short ablation has every variant of its first seeds
         rows.append(_ablate_run(name, s, log, progress))
-        with atomic_path(out/'ablation.csv') as tmp: pd.DataFrame(rows, columns=_columns).to_csv(tmp, index=False)
+        with atomic_path(out/'ablation.csv') as f: pd.DataFrame(rows, columns=_columns).to_csv(f, index=False)
     df = pd.DataFrame(rows, columns=_columns)
     with atomic_path(out/'ablation.md') as tmp: Path(tmp).write_text(ablation_table(df) + '\n')
     plot_ablation(df, out/'ablation.png')
@@ -73,41 +69,41 @@ def _pm(s): # accuracies of one variant -> 'mean ± std' in %, with the number o
     div = f" ({s.isna().sum()} diverged)" if s.isna().any() else ''
     s = s.dropna()
     if not len(s): return 'all diverged' + div
-    return (f"{100*s.mean():.2f} ± {100*s.std():.2f}" if len(s) > 1 else f"{100*s.mean():.2f}") + div
+    return f"{100*s.mean():.2f}" + (f" ± {100*s.std():.2f}" if len(s) > 1 else '') + div
 
 # %% ../nbs/07_ablate.ipynb #a009-1
-def _variant_row(name:str, g, d)->list: # a variant's row of `ablation_table`, from its runs `g` and the default's `d`
-    gain = g.test_accuracy.mean() - d.test_accuracy.mean()
-    spread = math.sqrt(g.test_accuracy.var() + d.test_accuracy.var()) if len(g) > 1 and len(d) > 1 else math.nan
+def _variant_row(name:str, g, d)->list: # a row of `ablation_table`: a variant's runs `g`, the default's `d`
+    gain, a, b = g.test_accuracy.mean() - d.test_accuracy.mean(), g.test_accuracy, d.test_accuracy
+    spread = math.sqrt(a.var() + b.var()) if len(a) > 1 and len(b) > 1 else math.nan
     beyond = 'n/a' if name == 'default' or math.isnan(spread) else 'yes' if gain > spread else 'no'
     tta_gain = g.test_accuracy_tta.mean() - d.test_accuracy_tta.mean()
-    return [g.test_accuracy.mean(), name, len(g), _pm(g.test_accuracy), f"{100*gain:+.2f}", _pm(g.test_accuracy_tta),
-            f"{100*tta_gain:+.2f}", beyond, f"{g.train_seconds.mean():.0f}", f"{g.lr_max.mean():.2e}"]
+    return [a.mean(), name, len(g), _pm(a), f"{100*gain:+.2f}", _pm(g.test_accuracy_tta), f"{100*tta_gain:+.2f}",
+            beyond, f"{g.train_seconds.mean():.0f}", f"{g.lr_max.mean():.2e}"]
 
 _table_header = ['variant', 'runs', 'test accuracy, %', 'Δ default', 'with flip TTA, %', 'Δ default',
                  'gain beyond spread', 'training s', 'lr_max']
 
 # %% ../nbs/07_ablate.ipynb #a009t
 def ablation_table(df)->str: # rows as `ablate` returns them
-    "Markdown table of each variant's test accuracy over seeds, and its difference from 'default', best first."
+    "Markdown table of each variant's test accuracy over seeds and its gain over 'default', best first."
     import pandas as pd
     d = df[df.variant == 'default']
     t = pd.DataFrame([_variant_row(n, g, d) for n,g in df.groupby('variant', sort=False)])
     t = t.sort_values(0, ascending=False, kind='stable').drop(columns=0)
-    return t.to_markdown(index=False, headers=_table_header, disable_numparse=True, colalign=['left'] + ['right']*8)
+    return t.to_markdown(index=False, headers=_table_header, disable_numparse=True, colalign=['left']+['right']*8)
 
 # %% ../nbs/07_ablate.ipynb #a009p
-def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: save the figure there as PNG
+def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: save the figure as PNG
     "Bars of each variant's mean test accuracy ± one standard deviation, and flip TTA as dots."
     import matplotlib.pyplot as plt
     g = df.groupby('variant', sort=False)[['test_accuracy', 'test_accuracy_tta']].agg(['mean', 'std'])
     g, n = g.sort_values(('test_accuracy', 'mean')), df.groupby('variant').size()
     fig, ax = plt.subplots(figsize=(7, 0.45*len(g) + 1.2))
     ax.barh(g.index, 100*g.test_accuracy['mean'], xerr=100*g.test_accuracy['std'].fillna(0), capsize=3,
-            color=['tab:orange' if n == 'default' else 'tab:blue' for n in g.index], label='test accuracy ± std')
+            color=['tab:orange' if n == 'default' else 'tab:blue' for n in g.index], label='accuracy ± std')
     ax.plot(100*g.test_accuracy_tta['mean'], g.index, 'k.', label='with flip TTA')
     lo, hi = 100*g.test_accuracy['mean'].min(), 100*g.test_accuracy_tta['mean'].max()
-    if not math.isnan(lo): ax.set_xlim(max(0, min(lo, hi) - 5), min(100, hi + 2))   # all NaN: every run diverged
+    if not math.isnan(lo): ax.set_xlim(max(0, min(lo, hi) - 5), min(100, hi + 2))   # NaN: all diverged
     ax.set_xlabel(f"test accuracy, %: mean ± std over each variant's runs ({n.min()} to {n.max()} seeds)")
     ax.legend(loc='lower left', bbox_to_anchor=(1.01, 0), frameon=False)
     if fn:

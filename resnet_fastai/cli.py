@@ -1,4 +1,4 @@
-"""The console scripts `resnet-fastai-train`, `-evaluate`, `-report`, `-predict` and `-ablate`: quick to start, because fastai is imported only when a command runs.
+"""The console scripts, quick to start: fastai is imported only when a command runs.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/cli.html.md"""
 
@@ -25,28 +25,30 @@ def resnet_fastai_train(**kwargs):
     from resnet_fastai.train import train_run
     m = train_run(s)
     print(f"lr_min {m['lr_min']:.3g}  lr_max {m['lr_max']:.3g}  test accuracy {m['test_accuracy']:.4f} "
-          f"(flip TTA {m['test_accuracy_tta']:.4f})  test loss {m['test_loss']:.4f}  range test {m['lr_find_seconds']:.1f} s  "
-          f"training {m['train_seconds']:.1f} s  device {m['device']} ({m['precision']})  -> {Path(s.out)/'metrics.json'}")
+          f"(flip TTA {m['test_accuracy_tta']:.4f})  test loss {m['test_loss']:.4f}  range test "
+          f"{m['lr_find_seconds']:.1f} s  training {m['train_seconds']:.1f} s  device {m['device']} "
+          f"({m['precision']})  -> {Path(s.out)/'metrics.json'}")
 
 # %% ../nbs/06_cli.ipynb #x012
 @call_parse
 @cli_errors
 def resnet_fastai_evaluate(
-    weights:Annotated[str, "model.safetensors (or model.pth) from resnet-fastai-train", {'required': True}]=None,
-    data:str=None,       # folder or .tgz/.tar archive in fastai's CIFAR layout; default: the download
+    weights:Annotated[str, "model.safetensors from resnet-fastai-train", {'required': True}]=None,
+    data:str=None,       # folder or .tgz/.tar in fastai's CIFAR layout; default: the download
     bs:int=512,          # batch size
     subset:int=None,     # test on the subset/5 test images of the training run's subset
     seed:int=42,         # seed of that subset
     out:str=None,        # JSON file for the results; default: evaluation.json beside the weights
 ):
     "Print and save the test accuracy (plain and with flip TTA) and loss of saved weights."
-    if weights is None: raise ValueError("weights: required, the model.safetensors that resnet-fastai-train wrote")
+    if weights is None: raise ValueError("weights: required, a model.safetensors from resnet-fastai-train")
     out = Path(out) if out else Path(weights).parent/'evaluation.json'
     check_writable(out, 'out')
     from resnet_fastai.inference import evaluate
     e = evaluate(weights, data=data, bs=bs, subset=subset, seed=seed)
     write_json(out, e)
-    print(f"test accuracy {e['test_accuracy']:.4f}  with flip TTA {e['test_accuracy_tta']:.4f}  test loss {e['test_loss']:.4f}  on {e['n_test']} images  -> {out}")
+    print(f"test accuracy {e['test_accuracy']:.4f}  with flip TTA {e['test_accuracy_tta']:.4f}  "
+          f"test loss {e['test_loss']:.4f}  on {e['n_test']} images  -> {out}")
 
 # %% ../nbs/06_cli.ipynb #x014
 @call_parse
@@ -55,7 +57,7 @@ def resnet_fastai_report(
     run:str='run',  # run folder written by resnet-fastai-train
     data:str=None,  # the data, if it has moved since the run
 ):
-    "(Re)build the report of a saved training run: figures, per_class.csv, summary.txt and report.md."
+    "(Re)build the report of a saved training run: its figures, tables and report.md."
     from resnet_fastai.train import report_run
     print(report_run(run, data))
 
@@ -66,7 +68,7 @@ def format_predictions(
     vocab:list,   # class names
     topk:int=1,   # classes per line, most likely first
 )->list:          # one string per image
-    "Lines `path  class probability` with the `topk` most likely classes of each image, most likely first."
+    "Lines `path  class probability` with each image's `topk` most likely classes, first first."
     top = probs.topk(min(topk, len(vocab)), dim=1)
     return [f"{p}  " + '  '.join(f'{vocab[i]} {v:.3f}' for v,i in zip(vs.tolist(), ids.tolist()))
             for p,vs,ids in zip(paths, top.values, top.indices)]
@@ -76,12 +78,12 @@ def format_predictions(
 @cli_errors
 def resnet_fastai_predict(
     images:Annotated[str, "image files (PNG, JPEG, ...)", {'nargs': '+'}],
-    weights:Annotated[str, "model.safetensors (or model.pth) from resnet-fastai-train", {'required': True}]=None,
+    weights:Annotated[str, "model.safetensors from resnet-fastai-train", {'required': True}]=None,
     topk:int=1,       # how many classes to print per image, most likely first
     tta:bool=False,   # flip TTA: average each image's probabilities with its mirror image's
 ):
     "Predict the class of each image with the weights in --weights, which name their classes."
-    if weights is None: raise ValueError("weights: required, the model.safetensors that resnet-fastai-train wrote")
+    if weights is None: raise ValueError("weights: required, a model.safetensors from resnet-fastai-train")
     if topk < 1: raise ValueError(f"topk: need 1 or more, got {topk}")
     from resnet_fastai.inference import load_model, predict
     model = load_model(weights)
@@ -95,7 +97,7 @@ def resnet_fastai_predict(
 def resnet_fastai_ablate(
     out:str='ablation', # folder of the runs and of ablation.csv, ablation.md and ablation.png
     seeds:Annotated[int, "seeds of each variant", {'nargs': '+'}]=(0, 1, 2),
-    variants:Annotated[str, "variants to run besides the default; default: all", {'nargs': '+'}]=None,
+    variants:Annotated[str, "variants besides the default; default: all", {'nargs': '+'}]=None,
     **kwargs,           # the settings of every run, which a variant may change
 ):
     "Train the default recipe and each variant with each seed; write the ablation's table to --out."

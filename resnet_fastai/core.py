@@ -8,92 +8,60 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/core.html.md"""
 __all__ = ['expected_errors', 'cli_errors', 'atomic_path', 'write_json', 'check_writable', 'error_table']
 
 # %% ../nbs/00_core.ipynb #k002
-import errno, functools, inspect, json, os, re, sys
-from contextlib import contextmanager
+import contextlib, errno, functools, inspect, json, os, re, sys
 from pathlib import Path
 from fastcore.script import CliError
-
-# %% ../nbs/00_core.ipynb #k004c
-def _cli_line(e:Exception, opts:set)->str:
-    "`e`'s message on one line, with the parameter names in `opts` written as options: `lr_min` -> `--lr-min`, but not inside a path."
-    msg = ' '.join(str(e).split())
-    name = msg.split(':', 1)[0]
-    if name in opts: msg = f"--{name.replace('_', '-')}{msg[len(name):]}"
-    for o in [o for o in opts if '_' in o]: msg = re.sub(rf'(?<![\w./-]){o}\b', f"--{o.replace('_', '-')}", msg)
-    return msg
 
 # %% ../nbs/00_core.ipynb #k004a
 expected_errors = (ValueError, OSError, FloatingPointError)  # what `cli_errors` reports in one line
 
 # %% ../nbs/00_core.ipynb #k005
 def cli_errors(f):
-    "Wrap console script `f`: an `expected_errors` exception exits with status 1 and the line `prog: message` on stderr; others propagate."
+    "Wrap console script `f`: an `expected_errors` exception becomes the line `prog: message`."
     prog, opts = f.__name__.replace('_', '-'), set(inspect.signature(f).parameters)
-    @functools.wraps(f)
     def _f(*args, **kwargs):
         try: return f(*args, **kwargs)
-        except expected_errors as e:
-            if os.environ.get('RESNET_FASTAI_TRACEBACK'): raise
-            raise CliError(f"{prog}: {_cli_line(e, opts)}") from None  # `call_parse` prints it and exits with status 1
         except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); sys.exit(130)
-    return _f
-
-# %% ../nbs/00_core.ipynb #k009a
-def _no_space(fn:Path, need:str|None)->OSError:
-    "The `OSError` ENOSPC that `atomic_path` raises on a full disk: it names the folder, the file and what the job needs."
-    return OSError(errno.ENOSPC, f"{fn.parent}: no space left on the device to write {fn.name}" +
-                   (f"; the run needs {need} there" if need else '') + ". Free some space or choose another folder")
+        except (() if os.environ.get('RESNET_FASTAI_TRACEBACK') else expected_errors) as e:
+            msg = ' '.join(str(e).split())   # on one line, with the parameters' names as options
+            for o in opts: msg = re.sub(rf'(?<![\w./-]){o}\b' if '_' in o else f'^{o}(?=:)', '--'+o.replace('_', '-'), msg)
+            raise CliError(f"{prog}: {msg}") from None  # `call_parse` prints it, exits with 1
+    return functools.update_wrapper(_f, f)
 
 # %% ../nbs/00_core.ipynb #k010
-@contextmanager
-def atomic_path(
-    fn:str|Path,       # the file to write
-    need:str|None=None,# what the whole job needs, for the message on a full disk, e.g. 'about 210 MB'
-):
-    "Context manager yielding a temporary path beside `fn`, renamed to `fn` on success and removed on failure; raises `OSError` ENOSPC with a clear message on a full disk."
-    fn = Path(fn)
-    tmp = fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
-    try:
-        yield tmp
-        os.replace(tmp, fn)
+@contextlib.contextmanager
+def atomic_path(fn:str|Path, # the file to write
+    need:str|None=None):     # what the whole job needs, named on a full disk, e.g. 'about 210 MB'
+    "Yield a temporary path beside `fn`, renamed to `fn` on success and removed on failure."
+    fn = Path(fn); tmp = fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
+    try: yield tmp; os.replace(tmp, fn)
     except OSError as e:
-        if e.errno == errno.ENOSPC: raise _no_space(fn, need) from e
-        raise
+        if e.errno != errno.ENOSPC: raise
+        raise OSError(errno.ENOSPC, f"{fn.parent}: no space left on the device to write {fn.name}"
+            f"{f'; the run needs {need} there' if need else ''}. Free some space or choose another folder") from e
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #k015
-def write_json(
-    fn:str|Path,       # the file to write
-    obj,               # JSON-serialisable: dicts, lists, str, int, finite floats, bool, None
-    need:str|None=None,# passed to `atomic_path`
-)->Path:
-    "Write `obj` to `fn` as indented, strict JSON, whole or not at all; raises `ValueError` for a NaN or infinite float."
-    text = json.dumps(obj, indent=2, allow_nan=False)
-    with atomic_path(fn, need) as tmp: tmp.write_text(text)
+def write_json(fn:str|Path, # the file to write
+    obj,                    # JSON-serialisable: dicts, lists, str, int, finite floats, bool, None
+    need:str|None=None):    # passed to `atomic_path`
+    "Write `obj` to `fn` as indented, strict JSON, whole or not at all; return `Path(fn)`."
+    with atomic_path(fn, need) as tmp: tmp.write_text(json.dumps(obj, indent=2, allow_nan=False))
     return Path(fn)
 
-# %% ../nbs/00_core.ipynb #k017a
-def _unwritable(fn:Path)->str|None:
-    "Why `fn` cannot be written, or `None`."
-    if fn.is_dir(): return 'is a folder'
-    if not fn.parent.is_dir(): return f'its folder {fn.parent} does not exist'
-    if not os.access(fn.parent, os.W_OK): return f'its folder {fn.parent} is not writable'
-
 # %% ../nbs/00_core.ipynb #k018
-def check_writable(
-    fn:str|Path,    # the file to be written
-    name:str='out', # the parameter that gave it, named in the message
-)->Path:
-    "`fn`, if it can be written: its folder exists and is writable, and it is not a folder; else raises `ValueError`."
-    fn = Path(fn)
-    if why := _unwritable(fn): raise ValueError(f"{name}: cannot write {fn}: {why}. Give another path")
+def check_writable(fn:str|Path, # the file to be written
+    name:str='out'):            # the parameter that gave it, named in the message
+    "`Path(fn)`, if it can be written: not a folder, in a folder that exists and is writable."
+    fn = Path(fn); d = fn.parent
+    why = ('is a folder' if fn.is_dir() else f'its folder {d} does not exist' if not d.is_dir() else
+           f'its folder {d} is not writable' if not os.access(d, os.W_OK) else None)
+    if why: raise ValueError(f"{name}: cannot write {fn}: {why}. Give another path")
     return fn
 
 # %% ../nbs/00_core.ipynb #k021
-def error_table(
-    cases:list, # (input, exception type, function of no arguments that raises it)
-):              # an IPython `Markdown` table: input, error and its message, folders written as `…/`
-    "Run each case and tabulate the error it raises; `AssertionError` if it raises none."
+def error_table(cases:list): # (input, exception type, function of no arguments that raises it)
+    "IPython `Markdown` table of the error each case raises (folders: `…/`), or `AssertionError`."
     from IPython.display import Markdown
     rows = ['| input | error |', '|---|---|']
     for what, exc, f in cases:

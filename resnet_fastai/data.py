@@ -9,13 +9,12 @@ __all__ = ['cifar_mean_u8', 'cifar_aug', 'AlbumentationsTransform', 'cifar10_pat
            'decode_images', 'load_images', 'ImageArrayDL', 'cifar10_dls']
 
 # %% ../nbs/01_data.ipynb #c002
-import hashlib, json, multiprocessing, os, shutil, tarfile, tempfile, weakref
-import cv2, numpy as np, torch
+import contextlib, cv2, hashlib, json, os, shutil, tarfile, tempfile, torch, weakref, numpy as np
 from sklearn.model_selection import train_test_split
-from fastai.vision.all import (Categorize, DataLoaders, Datasets, Image, IntToFloatTensor,
-    ItemGetter, L, Normalize, Path, PILImage, RandTransform, TensorCategory, TensorImage, TfmdDL,
-    URLs, chunked, cifar_stats, defaults, fastai_path, ifnone, image_extensions, noop, num_cpus,
-    parallel, patch, set_seed, to_device, untar_data, warn)
+from fastai.vision.all import (Categorize, DataLoaders, Datasets, Image, IntToFloatTensor, L,
+    ItemGetter, Normalize, Path, PILImage, RandTransform, TensorCategory, TensorImage, TfmdDL, URLs,
+    chunked, cifar_stats, defaults, fastai_path, ifnone, image_extensions, noop, num_cpus, parallel,
+    set_seed, to_device, untar_data, warn)
 # without this, albumentations asks PyPI for updates on import
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import albumentations as A
@@ -38,9 +37,8 @@ def cifar_aug(
 )->A.Compose:                               # HWC uint8 image in, `size`×`size`×3 uint8 image out
     "Pad, random crop, flip and one-hole CutOut, built `strict`: a misspelt argument raises."
     tfms = dict(crop=[A.PadIfNeeded(size+2*pad, size+2*pad, border_mode=border_mode), A.RandomCrop(size, size)],
-                flip=[A.HorizontalFlip(p=0.5)],
-                cutout=[A.CoarseDropout(num_holes_range=(1, 1), hole_height_range=(hole, hole),
-                                        hole_width_range=(hole, hole), fill=fill, p=1.)])
+        flip=[A.HorizontalFlip(p=0.5)], cutout=[A.CoarseDropout(num_holes_range=(1, 1),
+            hole_height_range=(hole, hole), hole_width_range=(hole, hole), fill=fill, p=1.)])
     keep = steps.replace(' ', '').split(',')
     return A.Compose([t for s in aug_steps if s in keep for t in tfms[s]], strict=True, seed=seed)
 
@@ -48,71 +46,60 @@ def cifar_aug(
 class AlbumentationsTransform(RandTransform):
     "Batch transform running albumentations `aug` on each training image (`split_idx=0`)."
     split_idx,order,worker_seed = 0,0,None
-    def __init__(self, aug:A.Compose): # e.g. `cifar_aug()`
-        super().__init__(); self.aug = aug
+    def __init__(self, aug:A.Compose): super().__init__(); self.aug = aug # e.g. `cifar_aug()`
 
     def encodes(self, b:list): # samples `(HWC uint8 image, *rest)` of one batch, before collation
-        info = torch.utils.data.get_worker_info()
-        if info is not None and info.seed != self.worker_seed:  # a new worker: reseed the pipeline
-            self.worker_seed = info.seed
-            self.aug.set_random_seed(info.seed % 2**32)
+        # in a new worker, reseed the pipeline from the worker's seed
+        if (info := torch.utils.data.get_worker_info()) and info.seed != self.worker_seed:
+            self.worker_seed = info.seed; self.aug.set_random_seed(info.seed % 2**32)
         return [(self.aug(image=x)['image'], *rest) for x,*rest in b]
 
 # %% ../nbs/01_data.ipynb #c014
+# `cache`/<name>-<digest>, where archive `src`, of sha256 `digest`, is extracted once, atomically
 def _extract(src:Path, digest:str, cache:Path)->Path:
-    "Extract archive `src`, of sha256 `digest`, once and atomically into `cache`/<name>-<digest>."
-    dest = cache/f"{src.name.split('.')[0]}-{digest[:12]}"
-    if dest.is_dir(): return dest
+    if (dest := cache/f"{src.name.split('.')[0]}-{digest[:12]}").is_dir(): return dest
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=cache, prefix=f'.{dest.name}.partial-'))
+    # PEP 706's `data` filter refuses members that would land outside `tmp`
     try:
-        # PEP 706's `data` filter refuses members that would land outside `tmp`
         with tarfile.open(src) as tf: tf.extractall(tmp, filter='data')
         tmp.rename(dest)
     except (tarfile.TarError, EOFError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        if dest.is_dir(): return dest  # another process finished the same extraction first
-        err = f"({type(e).__name__}: {e})"
-        if isinstance(e, tarfile.FilterError):
-            raise ValueError(f"{src}: refused to extract an unsafe member {err}; nothing was written outside {cache}")
-        raise ValueError(f"{src}: cannot extract this archive {err}; it may be truncated or corrupt: download it again")
+        # unless another process finished the same extraction first
+        if not dest.is_dir(): raise ValueError(
+            f"{src}: cannot extract this archive safely ({type(e).__name__}: {e}). Download it again") from e
     return dest
 
 # %% ../nbs/01_data.ipynb #c014c
-def _layout_root(path:Path)->Path:
-    "`path`, or its only sub-folder, holding both `train/` and `test/`."
-    if (path/'train').is_dir() and (path/'test').is_dir(): return path
-    subs = [o for o in path.iterdir() if o.is_dir() and not o.name.startswith('.')]
-    if len(subs) == 1: return _layout_root(subs[0])
-    raise FileNotFoundError(f"{path}: no train/ and test/ folders. Expected fastai's CIFAR layout: "
-                            "train/<class>/*.png|jpg and test/<class>/*.png|jpg")
-
-# %% ../nbs/01_data.ipynb #c014e
-def _download()->Path:
-    "`untar_data(URLs.CIFAR)`, whose failure raises a `ConnectionError` and leaves nothing behind."
-    arc = fastai_path('archive')/URLs.CIFAR.split('/')[-1]
-    # what the download may make: fastai's folders, the archive and fastdownload's lock
-    new = [p for p in (arc.parent, fastai_path('data'), arc, Path(f'{arc}.lock')) if not p.exists()]
-    try: return untar_data(URLs.CIFAR)
-    except Exception as e:
-        for p in reversed(new):
-            if p.is_file(): p.unlink()
-            elif p.is_dir() and not any(p.iterdir()): p.rmdir()
-        raise ConnectionError(f"data: cannot download CIFAR-10 from {URLs.CIFAR} ({type(e).__name__}: {e}). "
-            "No network? Give a folder or .tgz/.tar archive in fastai's CIFAR layout as data") from e
+# the names of the folders in `d`, hidden ones left out
+def _dirs(d)->set: return {e.name for e in os.scandir(d) if e.is_dir() and e.name[0] != '.'}
 
 # %% ../nbs/01_data.ipynb #c014f
-def _source(source, cache)->tuple: # (folder of `train/` and `test/`, its archive's sha256 or `None`)
-    "`cifar10_path`'s work, and the sha256 of the archive, which names its images' cache."
-    if source is None: return _layout_root(_download()), None
-    src = Path(source).expanduser()
-    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder. Give a folder or .tgz/.tar "
-        "archive in fastai's CIFAR layout, or no source to download CIFAR-10")
-    if src.is_dir(): return _layout_root(src), None
-    if not tarfile.is_tarfile(src): raise ValueError(
-        f"{src}: not a folder nor a .tgz/.tar archive. Give a folder or archive in fastai's CIFAR layout")
-    with open(src, 'rb') as f: digest = hashlib.file_digest(f, 'sha256').hexdigest()
-    return _layout_root(_extract(src, digest, Path(cache or fastai_path('data')))), digest
+# (folder of `train/` and `test/`, its archive's sha256 or `None`)
+def _source(source, cache)->tuple:
+    if source is None:
+        arc = fastai_path('archive')/URLs.CIFAR.split('/')[-1]
+        # what the download may make: fastai's folders, the archive and fastdownload's lock
+        new = [p for p in (arc.parent, fastai_path('data'), arc, Path(f'{arc}.lock')) if not p.exists()]
+        try: source = untar_data(URLs.CIFAR)
+        except Exception as e:
+            # remove them: the files, and the folders if empty
+            for p in reversed(new):
+                with contextlib.suppress(OSError): p.unlink() if p.is_file() else p.rmdir()
+            raise ConnectionError(f"data: cannot download CIFAR-10 from {URLs.CIFAR} "
+                f"({type(e).__name__}: {e}). No network? Give a folder or .tgz/.tar as data") from e
+    src, digest = Path(source).expanduser(), None
+    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder")
+    if not src.is_dir():
+        if not tarfile.is_tarfile(src): raise ValueError(f"{src}: not a folder nor a tar archive")
+        with open(src, 'rb') as f: digest = hashlib.file_digest(f, 'sha256').hexdigest()
+        src = _extract(src, digest, Path(cache or fastai_path('data')))
+    # down single sub-folders to the one holding both splits
+    while {'train', 'test'} - (subs := _dirs(src)):
+        if len(subs) != 1: raise FileNotFoundError(f"{src}: no train/ and test/ folders of classes")
+        src = src/subs.pop()
+    return src, digest
 
 # %% ../nbs/01_data.ipynb #c015
 def cifar10_path(
@@ -122,43 +109,41 @@ def cifar10_path(
     "The folder of CIFAR-10 from `source`, an archive extracted once, or the download (see Errors)."
     return _source(source, cache)[0]
 
+# %% ../nbs/01_data.ipynb #c021r
+# the paths of `fns` relative to folder `d`, which must hold them all
+def _relative(fns:list, d)->list:
+    d, fns = os.path.join(d, ''), [os.fspath(f) for f in fns]
+    if bad := [f for f in fns if not f.startswith(d)]: raise ValueError(f"{bad[0]}: not below {d}")
+    return [f[len(d):] for f in fns]
+
 # %% ../nbs/01_data.ipynb #c021a
 def class_names(
     fns:list, # image files below `d`, as paths or strings
     d:Path,   # the split folder, `train/` or `test/`
 )->L:         # one class name a file
     "The class of each file: its folder directly under `d`, however deep the file lies below it."
-    d, fns = os.path.join(d, ''), [os.fspath(f) for f in fns]
-    if bad := [f for f in fns if not f.startswith(d)]:
-        raise ValueError(f"{bad[0]}: not below the split folder {d}")
-    return L(f[len(d):].split(os.sep, 1)[0] for f in fns)
+    return L(f.split(os.sep, 1)[0] for f in _relative(fns, d))
 
 # %% ../nbs/01_data.ipynb #c021w
+# the image files below folder `d`, hidden ones left out, with one `os.scandir` a folder
 def _image_files(d:str)->list:
-    "The image files below folder `d`, hidden ones left out, with one `os.scandir` a folder."
     with os.scandir(d) as it: found = [e for e in it if not e.name.startswith('.')]
     return [f for e in found if e.is_dir() for f in _image_files(e.path)] + [e.path for e in found
             if not e.is_dir() and os.path.splitext(e.name)[1].lower() in image_extensions]
 
 # %% ../nbs/01_data.ipynb #c021b
-def _split_files(path:Path, split:str)->tuple: # (sorted image files, their classes)
-    "The image files of `path/split` and their classes, each class folder holding some."
-    d = path/split
-    classes = {o.name for o in d.iterdir() if o.is_dir() and not o.name.startswith('.')}
-    if not classes: raise FileNotFoundError(f"{d}: no class folders. Expected {d}/<class>/*.png|jpg")
-    fns = L(sorted(_image_files(str(d))))
-    if loose := [f for f in fns if os.path.dirname(f) == str(d)]:
-        raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d}). "
-                         f"Move them into {d}/<class>/, or remove them")
-    labels = class_names(fns, d)
-    if empty := sorted(classes - set(labels)): raise ValueError(f"{d/empty[0]}: class folder with no "
-        "images (.png, .jpg, ...). Add its images or remove the folder")
+# (sorted image files of split folder `d`, their classes)
+def _split_files(d:Path)->tuple:
+    if not (classes := _dirs(d)): raise FileNotFoundError(f"{d}: no class folders (<class>/*.png)")
+    fns = L(sorted(_image_files(str(d)))); labels = class_names(fns, d)
+    if loose := [f for f,c in zip(fns, labels) if c not in classes]:
+        raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d})")
+    if empty := classes - {*labels}: raise ValueError(f"{d/min(empty)}: class folder with no images")
     return fns, labels
 
 # %% ../nbs/01_data.ipynb #c021
+# a stratified sample of `n` of `fns`, by `labels` (`cifar10_items` checks the lower bound)
 def _sample(fns:L, labels:list, n:int, seed:int, what:str)->L:
-    "A stratified sample of `n` of `fns`, by their `labels`; all of them if `n` is their number."
-    # `cifar10_items` checks the lower bound
     if n > len(fns): raise ValueError(f"subset: {n} {what} images asked for, "
         f"but {len(set(labels))} (one a class) to {len(fns)} are available")
     if n == len(fns): return fns
@@ -171,35 +156,31 @@ def cifar10_items(
     seed:int=42,          # seed of the sample
 )->tuple:                 # (training files, test files), each an `L` of paths as strings, sorted
     "The image files of both splits, or a stratified sample of them."
-    (trn, ltrn), (tst, ltst) = _split_files(path, 'train'), _split_files(path, 'test')
-    classes, ctst = set(ltrn), set(ltst)
-    if classes != ctst: raise ValueError(f"{path}: train/ and test/ have different classes "
-        f"(only in train/: {sorted(classes-ctst)}; only in test/: {sorted(ctst-classes)})")
-    if len(classes) < 2: raise ValueError(
-        f"{path}: only one class ({ltrn[0]}); a classifier needs at least two class folders")
+    (trn, ltrn), (tst, ltst) = _split_files(path/'train'), _split_files(path/'test')
+    if (cs := set(ltrn)) != (ct := set(ltst)): raise ValueError(f"{path}: train/ and test/ "
+        f"have different classes (only in train/: {sorted(cs-ct)}; only in test/: {sorted(ct-cs)})")
+    if len(cs) < 2: raise ValueError(f"{path}: only one class ({ltrn[0]}); add another class folder")
     if subset is None: return trn, tst
-    if (n := len(classes)) > subset//5: raise ValueError(
-        f"subset: {subset} gives {subset//5} test images, fewer than the {n} classes; use at least {5*n}")
+    if (n := len(cs)) > subset//5: raise ValueError(f"subset: {subset} gives {subset//5} test images, "
+        f"fewer than the {n} classes; use at least {5*n}")
     return _sample(trn, ltrn, subset, seed, 'training'), _sample(tst, ltst, subset//5, seed, 'test')
 
 # %% ../nbs/01_data.ipynb #c028b
+# 8-bit RGB from any PIL mode: 16-bit scaled, transparency over white, float refused
 def _rgb8(img:Image.Image, fn)->Image.Image:
-    "8-bit RGB from any PIL mode: 16-bit scaled, transparency over white, float refused."
     if img.mode == 'F': raise ValueError(
         f"{fn}: a 32-bit float image (PIL mode F), whose range is unknown. Save it as 8-bit RGB")
     if img.mode.startswith('I'):
-        a = np.asarray(img).astype(np.int64)
-        if a.min() < 0 or a.max() > 65535: raise ValueError(
-            f"{fn}: 32-bit integer pixels outside 0-65535 (PIL mode {img.mode}). Save it as 8-bit RGB")
+        if (a := np.asarray(img, np.int64)).min() < 0 or a.max() > 65535: raise ValueError(
+            f"{fn}: integer pixels outside 0-65535 (PIL mode {img.mode}). Save it as 8-bit RGB")
         img = Image.fromarray(np.round(a/257).astype(np.uint8))
     if img.mode in ('RGBA', 'LA', 'PA') or (img.mode == 'P' and 'transparency' in img.info):
         img = Image.alpha_composite(Image.new('RGBA', img.size, (255,)*4), img.convert('RGBA'))
     return img.convert('RGB')
 
 # %% ../nbs/01_data.ipynb #c028c
-def _square(img:Image.Image, size:int)->Image.Image: # `size`×`size`
-    "The one resize of training and `predict`: to `size`×`size`, bilinear, if needed."
-    return img if img.size == (size, size) else img.resize((size, size), Image.BILINEAR)
+# the one resize of training and `predict`: to `size`×`size`, bilinear, if needed
+def _square(im, size): return im if im.size == (size,)*2 else im.resize((size,)*2, Image.BILINEAR)
 
 # %% ../nbs/01_data.ipynb #c029
 def open_image(fn:Path, size:int|None=32)->PILImage: # RGB, `size`×`size`; `None`: as stored
@@ -208,14 +189,12 @@ def open_image(fn:Path, size:int|None=32)->PILImage: # RGB, `size`×`size`; `Non
         with Image.open(fn) as im: im.load(); img = _rgb8(im, fn)
     except Exception as e:
         if isinstance(e, ValueError) and str(e).startswith(str(fn)): raise  # `_rgb8`'s
-        raise ValueError(f"{fn}: not a readable image ({type(e).__name__}: {e}). "
-                         "Replace or remove this file") from e
+        raise ValueError(f"{fn}: not a readable image ({type(e).__name__}: {e}). Replace or remove this file") from e
     return PILImage(img if size is None else _square(img, size))
 
 # %% ../nbs/01_data.ipynb #c031
-def _decode(fn:Path, size:int=32)->tuple: # (HWC uint8 array, whether it was resized)
-    img = open_image(fn, None)
-    return np.asarray(_square(img, size)), img.size != (size, size)
+# (HWC uint8 array, whether it was resized)
+def _decode(fn, size): im = open_image(fn, None); return np.asarray(_square(im, size)), im.size != (size,)*2
 
 # %% ../nbs/01_data.ipynb #c031b
 def decode_images(
@@ -223,23 +202,10 @@ def decode_images(
     size:int=32,   # side of the square images returned, in pixels
 )->tuple:          # ([len(fns),`size`,`size`,3] uint8 RGB array, the files that were resized)
     "Decode `fns` with `open_image`, in parallel."
-    n_workers = defaults.cpus if len(fns) > 2000 else 0  # for a few, starting workers costs more
-    res = parallel(_decode, fns, size=size, n_workers=n_workers, chunksize=1024)
-    x = np.stack([a for a,_ in res]) if len(res) else np.zeros((0, size, size, 3), np.uint8)
-    return x, [f for f,(_,r) in zip(fns, res) if r]
-
-# %% ../nbs/01_data.ipynb #c031d
-def _cache_key(root:Path, fns:list, size:int, digest:str|None)->str:
-    "A hash of the files' names under `root` and `digest`; without one, of their sizes and times."
-    root, fns = os.path.join(root, ''), [os.fspath(f) for f in fns]
-    if bad := [f for f in fns if not f.startswith(root)]:
-        raise ValueError(f"{bad[0]}: not below the data folder {root}")
-    h = hashlib.sha256(f'{size}\n{digest}\n'.encode())
-    # an extraction is named by its archive's digest
-    if digest: h.update('\n'.join(f[len(root):] for f in fns).encode())
-    else:
-        for f in fns: st = os.stat(f); h.update(f'{f[len(root):]}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
-    return h.hexdigest()[:24]
+    # for a few, starting workers costs more
+    res = parallel(_decode, fns, size=size, n_workers=defaults.cpus if len(fns) > 2000 else 0, chunksize=1024)
+    # `np.array`, not `np.stack`, for no files too
+    return np.array([a for a,_ in res], np.uint8).reshape(-1, size, size, 3), [f for f,(_,r) in zip(fns, res) if r]
 
 # %% ../nbs/01_data.ipynb #c031e
 def load_images(
@@ -250,33 +216,33 @@ def load_images(
     digest:str|None=None,     # sha256 of the archive of `root`; `None`: the files' sizes and times
 )->np.ndarray:                # [len(fns),`size`,`size`,3] uint8, memory-mapped when cached
     "`decode_images(fns)`, cached on disk; warns on each call if some images were resized."
+    # named by a hash of the files' names under `root` and `digest`; without one, of their sizes and times
+    names = [n + ('' if digest else '\0{0.st_size}\0{0.st_mtime_ns}'.format(os.stat(f)))
+             for f, n in zip(fns, _relative(fns, root))]
+    key = hashlib.sha256('\n'.join([f'{size}\0{digest}', *names]).encode()).hexdigest()[:24]
     cache = Path(cache or fastai_path('data')/'resnet_fastai-cache')
-    fn, meta = [cache/f'{_cache_key(root, fns, size, digest)}.{ext}' for ext in ('npy', 'json')]
-    if fn.exists(): x, resized = np.load(fn, mmap_mode='r'), json.loads(meta.read_text())
-    else:
+    fn, meta = [cache/f'{key}.{ext}' for ext in ('npy', 'json')]
+    if not fn.exists():
         x, resized = decode_images(fns, size)
         try:
             cache.mkdir(parents=True, exist_ok=True)
             with atomic_path(meta) as tmp: tmp.write_text(json.dumps(resized, default=str))
             # the array last: its presence means the cache is complete
             with atomic_path(fn) as tmp, open(tmp, 'wb') as f: np.save(f, x)
-            x = np.load(fn, mmap_mode='r')
-        except OSError as e: warn(f"{cache}: cannot write the image cache ({type(e).__name__}: {e}); "
-            "images are decoded again on every call")
-    if resized: warn(f"{len(resized)} of {len(fns)} images are not {size}×{size} (first: {resized[0]}): "
-        f"they are resized to {size}×{size}")
+        except OSError as e: warn(f"{cache}: cannot write the image cache ({type(e).__name__}: {e})")
+    if fn.exists(): x, resized = np.load(fn, mmap_mode='r'), json.loads(meta.read_text())
+    if resized: warn(f"{len(resized)} of {len(fns)} images are not {size}×{size} (first: {resized[0]}), so resized")
     return x
 
 # %% ../nbs/01_data.ipynb #c032b
 class ImageArrayDL(TfmdDL):
     "`TfmdDL` over `(HWC uint8 array, class name)` samples, or bare arrays, a batch at a time."
     _pool = None  # the workers, from the first pass on: see `_workers`
-    def create_item(self, s):  # the raw item: no per-item pipeline
-        o = self.dataset.items[s or 0]; return o if isinstance(o, tuple) else (o,)
+    # the raw item: no per-item pipeline
+    def create_item(self, s): o = self.dataset.items[s or 0]; return o if type(o) is tuple else (o,)
     def create_batch(self, b):
-        xs, *ys = zip(*b)
-        x = TensorImage(torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous())
-        return (x, TensorCategory(list(map(self.vocab.o2i.__getitem__, ys[0])))) if ys else (x,)
+        x = TensorImage(torch.from_numpy(np.stack([o[0] for o in b])).permute(0, 3, 1, 2)).contiguous()
+        return (x, TensorCategory([self.vocab.o2i[o[1]] for o in b])) if len(b[0]) > 1 else (x,)
     # the batch of items `idxs`, before the device
     def _batch(self, idxs): return self.do_batch([self.do_item(i) for i in idxs])
 
@@ -284,44 +250,37 @@ class ImageArrayDL(TfmdDL):
         self.randomize(); self.before_iter()
         # drawn in the main process, so that `set_seed` decides the order; lazily, since
         # `show_batch(unique=True)` never ends
-        batches = chunked(self.get_idxs(), self.bs, drop_last=self.drop_last)
-        workers = self.fake_l.num_workers and _fork
-        for b in self._workers(batches) if workers else map(self._batch, batches):
+        for b in self._workers(chunked(self.get_idxs(), self.bs, drop_last=self.drop_last)):
             if self.device is not None: b = to_device(tuple(b), self.device, non_blocking=True)
             yield self.after_batch(b)
         self.after_iter()
 
+    # `batches` made by the pool of workers, started at the first pass; without workers, here
+    def _workers(self, batches):
+        if not (self.fake_l.num_workers and _fork): return map(self._batch, batches)
+        if self._pool is None:
+            self._pool = torch.utils.data.DataLoader(ds := _Batches(self), sampler=ds, batch_size=None,
+                collate_fn=noop, num_workers=self.fake_l.num_workers, pin_memory=self.pin_memory,
+                persistent_workers=True, worker_init_fn=_worker_init, multiprocessing_context='fork')
+            # frees the pool, and stops its workers, when the loader goes
+            weakref.finalize(self, noop, self._pool)
+        self._pool.sampler.batches = batches; return self._pool
+
     def __getstate__(self): return {**self.__dict__, '_pool': None}  # the workers do not pickle
 
 # %% ../nbs/01_data.ipynb #w002
-_fork = 'fork' in multiprocessing.get_all_start_methods()   # not on Windows
+_fork = 'fork' in torch.multiprocessing.get_all_start_methods()   # not on Windows
 
+# the batches of `dl` by their items' indices, and its sampler: those of the pass under way
 class _Batches(torch.utils.data.Dataset):
-    "The batches of `dl` by their items' indices, and its sampler: those of the pass under way."
-    batches = ()
     # weakly: the loader owns the pool, not the other way round
-    def __init__(self, dl): self.dl = weakref.ref(dl)
+    def __init__(self, dl): self.dl, self.batches = weakref.ref(dl), ()
     def __getitem__(self, idxs): return self.dl()._batch(idxs)
     def __iter__(self): return iter(self.batches)
 
 # %% ../nbs/01_data.ipynb #w003
-def _worker_init(worker_id:int):
-    "Set up a worker as fastai does: one thread, and all its generators seeded from its seed."
-    torch.set_num_threads(1); set_seed(torch.utils.data.get_worker_info().seed)
-
-# %% ../nbs/01_data.ipynb #w005
-@patch
-def _workers(self:ImageArrayDL, batches)->torch.utils.data.DataLoader:
-    "The pool of `num_workers` processes, started at the first pass, set to make `batches`."
-    if self._pool is None:
-        ds = _Batches(self)
-        self._pool = torch.utils.data.DataLoader(ds, sampler=ds, batch_size=None, collate_fn=noop,
-            num_workers=self.fake_l.num_workers, persistent_workers=True, pin_memory=self.pin_memory,
-            worker_init_fn=_worker_init, multiprocessing_context='fork')
-        # frees the pool, and stops its workers, when the loader goes
-        weakref.finalize(self, noop, self._pool)
-    self._pool.sampler.batches = batches
-    return self._pool
+# set up a worker as fastai does: one thread, and all its generators seeded from its seed
+def _worker_init(_): torch.set_num_threads(1); set_seed(torch.utils.data.get_worker_info().seed)
 
 # %% ../nbs/01_data.ipynb #c033
 def cifar10_dls(
@@ -335,16 +294,15 @@ def cifar10_dls(
     **kwargs,                  # passed to `Datasets.dataloaders`, e.g. `device`
 )->DataLoaders:                # batches of [bs,3,32,32] normalised images and [bs] class indices
     "CIFAR-10 `DataLoaders`: the training set augmented, and the test set to validate."
-    path, digest = _source(source, None)
-    trn, tst = cifar10_items(path, subset, seed)
+    path, digest = _source(source, None); trn, tst = cifar10_items(path, subset, seed)
     if bs > len(trn): raise ValueError(f"bs: {bs} is more than the {len(trn)} training images, so an epoch "
         "would have no full batch. Use a smaller bs, or more images")
     labels = class_names(trn, path/'train') + class_names(tst, path/'test')
     x = np.asarray(load_images(path, trn+tst, cache=cache, digest=digest))  # rows as plain ndarrays
     tfms = [[ItemGetter(0)], [ItemGetter(1), Categorize(sorted(set(labels)))]]
     dsets = Datasets(list(zip(x, labels)), tfms, splits=[range(len(trn)), range(len(trn), len(x))])
-    return dsets.dataloaders(bs=bs, dl_type=ImageArrayDL, path=path, pin_memory=torch.cuda.is_available(),
-        num_workers=ifnone(num_workers, min(16, num_cpus()-1)),
-        dl_kwargs=[{}, dict(num_workers=0)],  # the validation loader gets no workers
-        before_batch=AlbumentationsTransform(ifnone(aug, cifar_aug(seed=seed))),
+    # the validation loader gets no workers
+    return dsets.dataloaders(bs=bs, dl_type=ImageArrayDL, dl_kwargs=[{}, dict(num_workers=0)],
+        num_workers=ifnone(num_workers, min(16, num_cpus()-1)), pin_memory=torch.cuda.is_available(),
+        before_batch=AlbumentationsTransform(ifnone(aug, cifar_aug(seed=seed))), path=path,
         after_batch=[IntToFloatTensor(), Normalize.from_stats(*cifar_stats)], **kwargs)

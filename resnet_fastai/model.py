@@ -11,8 +11,7 @@ __all__ = ['conv_bn', 'Residual', 'res_block', 'CustomResNet']
 from torch import nn
 
 # %% ../nbs/00_model.ipynb #c005
-def conv_bn(
-    ni:int,          # input channels
+def conv_bn(ni:int,  # input channels
     nf:int,          # output channels
     pool:bool=False, # halve H and W with `nn.MaxPool2d(2)` between conv and batch norm
 )->nn.Sequential:    # maps [N,`ni`,H,W] to [N,`nf`,H,W], or [N,`nf`,H/2,W/2] with `pool`
@@ -33,10 +32,8 @@ def res_block(nf:int)->Residual: # [N,`nf`,H,W] -> [N,`nf`,H,W]
 # %% ../nbs/00_model.ipynb #c012
 class CustomResNet(nn.Module):
     "ResNet for CIFAR-10: [N,3,32,32] float images -> [N,`n_out`] logits."
-    def __init__(self,
-        n_out:int=10,        # number of classes
-        residual:bool=True,  # `False`: without the two residual blocks (an ablation)
-    ):
+    def __init__(self, n_out:int=10, # number of classes
+        residual:bool=True):         # `False`: without the two residual blocks (an ablation)
         super().__init__()
         rb = res_block if residual else lambda nf: nn.Sequential()
         self.prep = conv_bn(3, 64)                                            # [N, 64,32,32]
@@ -47,8 +44,6 @@ class CustomResNet(nn.Module):
         self.fc = nn.Linear(512, n_out)                                       # [N,n_out]
 
     def forward(self, x):
-        if x.shape[-3:] != (3, 32, 32):
-            raise ValueError(f"CustomResNet expects images of shape [N,3,32,32], got {list(x.shape)}: "
-                             "resize to 32×32 RGB first")
-        x = self.layer3(self.layer2(self.layer1(self.prep(x))))
-        return self.fc(self.pool(x).flatten(1))
+        if x.shape[-3:] != (3, 32, 32): raise ValueError(
+            f"CustomResNet expects images of shape [N,3,32,32], got {list(x.shape)}: resize to 32×32 RGB")
+        return self.fc(self.pool(self.layer3(self.layer2(self.layer1(self.prep(x))))).flatten(1))

@@ -1,4 +1,4 @@
-"""A run's records (`RunRecorder`) and its report: LR-finder curve, schedule, loss curves, per-class table, confusion matrix and top losses, in one `report.md`.
+"""A run's records (`RunRecorder`) and its report: figures, tables and top losses, in `report.md`.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/report.html.md"""
 
@@ -9,73 +9,62 @@ __all__ = ['report_files', 'RunRecorder', 'plot_lr_find', 'plot_schedule', 'plot
            'write_report']
 
 # %% ../nbs/03_report.ipynb #c002
-import time
-from pathlib import Path
-import matplotlib.pyplot as plt, numpy as np, pandas as pd, sklearn.metrics as skm
-from fastai.interpret import ClassificationInterpretation
-from fastai.learner import Learner, Recorder
-from fastai.callback.core import Callback
+import time, matplotlib.pyplot as plt, numpy as np, pandas as pd, sklearn.metrics as skm
+from fastai.basics import AttrDict, Callback, ClassificationInterpretation, Learner, Path, Recorder
 from .core import atomic_path
 
 # %% ../nbs/03_report.ipynb #rr01
 class RunRecorder(Callback):
     "A row per epoch in `history` and a row per batch in `iterations`, from fastai's records."
     order = Recorder.order+1  # after the Recorder has the epoch's metrics
-    def __init__(self,
-        history:list=None,    # epoch rows so far: epoch, train_loss, test_loss, test_accuracy, lr, seconds
-        iterations:list=None, # batch rows so far: iteration, epoch (fractional), lr, mom, train_loss
-    ): self.history,self.iterations = list(history or []),list(iterations or [])
+    def __init__(self, history:list=None, # the epochs' rows so far
+        iterations:list=None): # the batches' rows so far
+        self.history,self.iterations = list(history or []),list(iterations or [])
 
     def before_epoch(self): self.i0,self.t0 = len(self.recorder.lrs),time.perf_counter()
     def after_epoch(self):
-        rec, n, e = self.recorder, len(self.dls.train), self.epoch
-        if len(rec.lrs) == self.i0: return  # an epoch skipped by `start_epoch`
-        tl, vl, acc = map(float, rec.values[-1][:3])
-        self.history.append(dict(epoch=e+1, train_loss=tl, test_loss=vl, test_accuracy=acc,
-                                 lr=float(rec.lrs[-1]), seconds=time.perf_counter()-self.t0))
-        mom = self.learn.param_scheduler.hps['mom']
-        self.iterations += [dict(iteration=e*n+j, epoch=e+j/n, lr=float(rec.lrs[i]), mom=float(mom[i]),
-                                 train_loss=float(rec.losses[i])) for j,i in enumerate(range(self.i0, len(rec.lrs)))]
+        rec, n, e, t = self.recorder, len(self.dls.train), self.epoch, time.perf_counter()-self.t0
+        if not (idx := range(self.i0, len(rec.lrs))): return  # an epoch skipped by `start_epoch`
+        row = dict(zip(('train_loss', 'test_loss', 'test_accuracy'), map(float, rec.values[-1])))
+        self.history.append(dict(epoch=e+1, **row, lr=float(rec.lrs[-1]), seconds=t))
+        moms = self.param_scheduler.hps['mom']
+        self.iterations += [dict(iteration=e*n+j, epoch=e+j/n, lr=float(rec.lrs[i]),
+            mom=float(moms[i]), train_loss=float(rec.losses[i])) for j,i in enumerate(idx)]
 
 # %% ../nbs/03_report.ipynb #c011
-def plot_lr_find(
-    lr_curve:dict, # `learn.lr_curve`: lists `lr` and `loss` of the range test
+def plot_lr_find(lr_curve:dict, # `learn.lr_curve`: lists `lr` and `loss` of the range test
     lr_min:float,  # LRMIN, marked in green
     lr_max:float,  # LRMAX, marked in red
 )->plt.Figure:
     "The range test's smoothed training loss against the learning rate, LRMIN and LRMAX marked."
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4), subplot_kw=dict(xscale='log', title='LR range test'))
     ax.plot(lr_curve['lr'], lr_curve['loss'])
-    ax.set(xscale='log', xlabel='learning rate', ylabel='training loss (smoothed)', title='LR range test')
-    for lr, c, nm in ((lr_min, 'g', 'LRMIN'), (lr_max, 'r', 'LRMAX')): ax.axvline(lr, c=c, ls='--', label=f'{nm} = {lr:.2e}')
-    ax.legend()
-    return fig
+    ax.set(xlabel='learning rate', ylabel='training loss (smoothed)')
+    ax.axvline(lr_min, c='g', ls='--', label=f'LRMIN = {lr_min:.2e}')
+    ax.axvline(lr_max, c='r', ls='--', label=f'LRMAX = {lr_max:.2e}')
+    ax.legend(); return fig
 
 # %% ../nbs/03_report.ipynb #c015
-def plot_schedule(
-    iters:pd.DataFrame, # `RunRecorder.iterations`, or iterations.csv
-)->plt.Figure:
+def plot_schedule(iters:pd.DataFrame)->plt.Figure: # `iters`: `RunRecorder.iterations`, or its csv
     "Learning rate and momentum (Adam's β₁) against epoch, one point per batch; the peak is marked."
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5), layout='tight', subplot_kw=dict(xlabel='epoch'))
     peak = iters.epoch[iters.lr.idxmax()]
-    a1.plot(iters.epoch, iters.lr)
-    a1.set(xlabel='epoch', ylabel='learning rate', title=f'learning rate (peak {iters.lr.max():.2e} at epoch {peak:.2f})')
-    a2.plot(iters.epoch, iters.mom)
-    a2.set(xlabel='epoch', ylabel="momentum (Adam's β₁)", title='momentum')
+    a1.plot(iters.epoch, iters.lr); a2.plot(iters.epoch, iters.mom)
+    a1.set(ylabel='learning rate', title=f'learning rate (peak {iters.lr.max():.2e} at epoch {peak:.2f})')
+    a2.set(ylabel="momentum (Adam's β₁)", title='momentum')
     for a in (a1, a2): a.axvline(peak, c='grey', ls=':')
-    fig.tight_layout()
     return fig
 
 # %% ../nbs/03_report.ipynb #c018
 def plot_curves(history:list)->plt.Figure: # `history`: `RunRecorder.history`, or metrics.json's
     "Train and test loss, and test accuracy, per epoch."
-    h = pd.DataFrame(history).rename(columns=dict(valid_loss='test_loss', accuracy='test_accuracy'))  # 0.0.3
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5))
-    a1.plot(h.epoch, h.train_loss, 'o-', label='train'); a1.plot(h.epoch, h.test_loss, 'o-', label='test')
-    a1.set(xlabel='epoch', ylabel='cross-entropy loss', title='loss'); a1.legend()
+    # 0.0.3 named the test loss and accuracy as fastai does
+    h = pd.DataFrame(history).rename(columns=dict(valid_loss='test_loss', accuracy='test_accuracy'))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5), layout='tight', subplot_kw=dict(xlabel='epoch'))
+    a1.plot(h.epoch, h[['train_loss', 'test_loss']], 'o-', label=['train', 'test'])
+    a1.set(ylabel='cross-entropy loss', title='loss'); a1.legend()
     a2.plot(h.epoch, h.test_accuracy, 'o-', c='C2')
-    a2.set(xlabel='epoch', ylabel='test accuracy', title=f'test accuracy (final {h.test_accuracy.iloc[-1]:.2%})')
-    fig.tight_layout()
+    a2.set(ylabel='test accuracy', title=f'test accuracy (final {h.test_accuracy.iloc[-1]:.2%})')
     return fig
 
 # %% ../nbs/03_report.ipynb #c021b
@@ -85,82 +74,69 @@ class OnePassInterpretation(ClassificationInterpretation):
     def from_learner(cls, learn:Learner, ds_idx:int=1, dl=None, act=None):
         if dl is None: dl = learn.dls[ds_idx].new(shuffle=False, drop_last=False)
         with learn.no_bar(): preds, targs, losses = learn.get_preds(dl=dl, with_loss=True, act=act)
-        res = cls(learn, dl, losses, act)
-        res.preds, res.targs = preds, targs
+        res = cls(learn, dl, losses, act); res.preds, res.targs = preds, targs
         return res
 
-    def confusion_matrix(self)->np.ndarray: # [classes, classes] counts: rows true class, columns predicted
+    def confusion_matrix(self)->np.ndarray: # counts, [true class, predicted class]
         return skm.confusion_matrix(self.targs, self.preds.argmax(1), labels=range(len(self.vocab)))
 
 # %% ../nbs/03_report.ipynb #c022
-def class_table(
-    interp:ClassificationInterpretation, # a `OnePassInterpretation`, whose `preds` and `targs` it reads
+def class_table(interp:ClassificationInterpretation, # a `OnePassInterpretation`
 )->pd.DataFrame: # columns `class`, `precision`, `recall`, `f1-score`, `support`; one row per class
     "Per-class precision, recall, F1 score and support, from sklearn's `classification_report`."
     names = [str(v) for v in interp.vocab]
+    # zero_division: 0 for a class never predicted
     r = skm.classification_report(interp.targs, interp.preds.argmax(1), labels=range(len(names)),
-                                  target_names=names, output_dict=True, zero_division=0)  # 0: never predicted
+                                  target_names=names, output_dict=True, zero_division=0)
     return pd.DataFrame([{'class': n, **r[n]} for n in names]).astype({'support': int})
 
 # %% ../nbs/03_report.ipynb #c030
 _figures = dict(lr_find='LR range test', schedule='One-cycle schedule', curves='Loss and accuracy per epoch',
-                confusion_matrix='Confusion matrix', misclassified='Test images with the highest loss')
-
-def _write(fn:Path, o): # `o`, a figure or text, written whole to `fn`
-    with atomic_path(fn) as tmp:
-        if isinstance(o, str): tmp.write_text(o)
-        else: o.savefig(tmp, dpi=100, bbox_inches='tight', format='png'); plt.close(o)
+    confusion_matrix='Confusion matrix', misclassified='Test images with the highest loss')
 
 # %% ../nbs/03_report.ipynb #c030a
-report_files = ('report.md', 'per_class.csv', 'summary.txt', *(f'{n}.png' for n in _figures))  # what it writes
-
-# %% ../nbs/03_report.ipynb #c030-2
-def _md(rows:dict, col:str)->str: # markdown table of `rows`, names in column `col`, values as written
-    return pd.DataFrame(list(rows.items()), columns=[col, 'value']).to_markdown(index=False, disable_numparse=True)
-
-# %% ../nbs/03_report.ipynb #c030b
-def _results(m:dict)->dict: # the metrics to show
-    h = pd.DataFrame(m['history'])
-    best = f"{h.test_accuracy.max():.2%} (epoch {int(h.epoch[h.test_accuracy.idxmax()])})"
-    return {'final test accuracy': f"{m['test_accuracy']:.2%}", 'with flip TTA': f"{m['test_accuracy_tta']:.2%}",
-            'best test accuracy': best, 'final test loss': f"{m['test_loss']:.4f}",
-            'LR range test': f"{m['lr_find_seconds']:.1f} s", 'training': f"{m['train_seconds']:.1f} s"}
-
-# %% ../nbs/03_report.ipynb #c030b-1
-def _settings(m:dict)->dict: # the settings to show: every one of the run's, and what they led to
-    return {**{k: 'default' if v is None else v for k,v in m['settings'].items()},
-            'training / test images': f"{m['n_train']:,} / {m['n_test']:,}", 'LRMIN (lr_min)': f"{m['lr_min']:.3e}",
-            'LRMAX (lr_max)': f"{m['lr_max']:.3e}", 'div = div_final': f"{m['schedule']['div']:.2f}",
-            'device': f"{m['device']}, {m['precision']}", 'versions': ', '.join(f'{k} {v}' for k,v in m['versions'].items())}
+report_files = ('report.md', 'per_class.csv', 'summary.txt', *(f'{n}.png' for n in _figures))
 
 # %% ../nbs/03_report.ipynb #c030b-2
 def _report_md(m:dict, table:pd.DataFrame)->str: # report.md's text
-    skipped = 'Skipped: LRMIN and LRMAX were given.'
-    fig = lambda n: f"## {_figures[n]}\n\n" + (f"![{_figures[n]}]({n}.png)" if n != 'lr_find' or m['lr_find'] else skipped)
-    return '\n\n'.join(['# Training report', _md(_results(m), 'result'), '## Settings', _md(_settings(m), 'setting'),
-                         *map(fig, ['lr_find', 'schedule', 'curves', 'confusion_matrix']), '## Per class',
-                         table.to_markdown(index=False, floatfmt='.2%'), fig('misclassified'), '## Model',
-                         'See [summary.txt](summary.txt) for `learn.summary()`.']) + '\n'
+    m, h, pct = AttrDict(m), pd.DataFrame(m['history']), '{:.2%}'.format
+    best = f"{pct(h.test_accuracy.max())} (epoch {h.epoch[h.test_accuracy.idxmax()]})"
+    results = {'final test accuracy': pct(m.test_accuracy), 'with flip TTA': pct(m.test_accuracy_tta),
+        'best test accuracy': best, 'final test loss': f"{m.test_loss:.4f}",
+        'LR range test': f"{m.lr_find_seconds:.1f} s", 'training': f"{m.train_seconds:.1f} s"}
+    # every setting of the run, and what they led to
+    settings = {**{k: 'default' if v is None else v for k,v in m.settings.items()},
+        'training / test images': f"{m.n_train:,} / {m.n_test:,}", 'LRMIN (lr_min)': f"{m.lr_min:.3e}",
+        'LRMAX (lr_max)': f"{m.lr_max:.3e}", 'div = div_final': f"{m.schedule['div']:.2f}",
+        'device': f"{m.device}, {m.precision}", 'versions': ', '.join(f'{k} {v}' for k,v in m.versions.items())}
+    md = lambda d, col: '\n'.join([f'| {col} | value |\n|---|---|', *map('| {} | {} |'.format, d, d.values())])
+    figs = [f"## {t}\n\n![{t}]({n}.png)" for n,t in _figures.items()]
+    if not m.lr_find: figs[0] = f"## {_figures['lr_find']}\n\nSkipped: LRMIN and LRMAX were given."
+    figs.insert(4, '## Per class\n\n' + table.to_markdown(index=False, floatfmt='.2%'))
+    return '\n\n'.join(['# Training report', md(results, 'result'), '## Settings', md(settings, 'setting'),
+        *figs, '## Model\n\nSee [summary.txt](summary.txt) for `learn.summary()`.\n'])
 
 # %% ../nbs/03_report.ipynb #c031
-def write_report(
-    learn:Learner,    # trained learner; its `dls.valid` is the test set
+def write_report(learn:Learner, # trained learner; its `dls.valid` is the test set
     metrics:dict,     # the run's metrics, as `train_run` returns them
     iterations:list,  # `RunRecorder.iterations`: one row per batch
     out:str|Path,     # folder to write `report_files` to
     k:int=16,         # test images with the highest loss to show
 )->Path:              # `out`/report.md
     "Write the figures, tables, summary and `report.md` of a run to `out`."
-    out, m = Path(out), metrics
-    if m['lr_find']: _write(out/'lr_find.png', plot_lr_find(m['lr_find'], m['lr_min'], m['lr_max']))
-    _write(out/'schedule.png', plot_schedule(pd.DataFrame(iterations)))
-    _write(out/'curves.png', plot_curves(m['history']))
-    interp = OnePassInterpretation.from_learner(learn)   # the one pass over the test set
-    interp.plot_confusion_matrix(figsize=(7, 7)); _write(out/'confusion_matrix.png', plt.gcf())
-    with learn.no_bar(): interp.plot_top_losses(min(k, len(interp.targs)))   # predicts these k again
-    _write(out/'misclassified.png', plt.gcf())
-    table = class_table(interp)
-    _write(out/'per_class.csv', table.to_csv(index=False, float_format='%.4f'))
-    with learn.no_bar(): _write(out/'summary.txt', str(learn.summary()))
-    _write(out/'report.md', _report_md(m, table))
+    # the one pass over the test set
+    out, m, interp = Path(out), metrics, OnePassInterpretation.from_learner(learn)
+    def write(fn, o): # `o`, a figure or text, written whole to `out`/`fn`
+        with atomic_path(out/fn) as tmp:
+            if isinstance(o, str): tmp.write_text(o)
+            else: o.savefig(tmp, dpi=100, bbox_inches='tight', format='png'); plt.close(o)
+    if m['lr_find']: write('lr_find.png', plot_lr_find(m['lr_find'], m['lr_min'], m['lr_max']))
+    write('schedule.png', plot_schedule(pd.DataFrame(iterations)))
+    write('curves.png', plot_curves(m['history']))
+    interp.plot_confusion_matrix(figsize=(7, 7)); write('confusion_matrix.png', plt.gcf())
+    with learn.no_bar():   # plot_top_losses predicts these k again
+        interp.plot_top_losses(min(k, len(interp.targs))); write('misclassified.png', plt.gcf())
+        write('summary.txt', str(learn.summary()))
+    write('per_class.csv', (table := class_table(interp)).to_csv(index=False, float_format='%.4f'))
+    write('report.md', _report_md(m, table))
     return out/'report.md'

@@ -1,4 +1,4 @@
-"""`RunSettings`: a training run's settings, their defaults, units and checks, in one light dataclass.
+"""`RunSettings`: a run's settings, their defaults, units and checks, in one light dataclass.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/settings.html.md"""
 
@@ -16,31 +16,29 @@ from fastcore.meta import delegates
 
 # %% ../nbs/04a_settings.ipynb #s005
 class fraction(Fraction):
-    "A `Fraction` from '5/24' or '0.25' whose bad values raise `ValueError`, which argparse reports."
+    "A `Fraction` from '5/24' or '0.25' that raises `ValueError`, which argparse reports."
     def __new__(cls, *args):
         try: return super().__new__(cls, *args)
         except ZeroDivisionError as e: raise ValueError(str(e)) from None
 
 # %% ../nbs/04a_settings.ipynb #s009a
-lr_suggestions = ('minimum', 'steep', 'valley')  # fastai's `lr_find` suggestions that may give LRMAX
+lr_suggestions = ('minimum', 'steep', 'valley')  # fastai's `lr_find` suggestions for LRMAX
 aug_steps = ('crop', 'flip', 'cutout')           # the steps of `cifar_aug`, in order
 optimisers = ('adam', 'sgd')                     # `adamw` and `sgd` of the learner page
 
 # %% ../nbs/04a_settings.ipynb #s009b
-def _steps(aug:str)->list: return [s for s in aug.replace(' ', '').split(',') if s]
-
 _checks = dict(  # each setting's test and what the message says it needs
     epochs=(lambda v: v >= 1, "need 1 or more"),
     bs=(lambda v: v >= 1, "need a batch size of 1 or more"),
-    num_it=(lambda v: v >= 10, "need 10 or more: fastai's suggestions drop the first tenth and last 5 "
-                               "points of the range test's curve"),
+    num_it=(lambda v: v >= 10, "need 10 or more: fastai's suggestions drop the curve's first tenth "
+                               "and last 5 points"),
     pct_start=(lambda v: 0 < v < 1, "need a fraction between 0 and 1, such as 5/24"),
     suggestion=(lambda v: v in lr_suggestions, f"need one of {', '.join(lr_suggestions)}"),
     wd=(lambda v: v is None or 0 <= v < math.inf, "need a finite weight decay >= 0"),
     label_smoothing=(lambda v: 0 <= v < 1, "need 0 <= label_smoothing < 1"),
     opt=(lambda v: v in optimisers, f"need one of {', '.join(optimisers)}"),
-    aug=(lambda v: set(_steps(v)) <= set(aug_steps), f"need steps among {','.join(aug_steps)}, "
-                                                     "comma-separated, or '' for none"),
+    aug=(lambda v: set(v.replace(' ', '').split(',')) <= {*aug_steps, ''},
+         f"need steps among {','.join(aug_steps)}, comma-separated, or '' for none"),
     precision=(lambda v: v in (None, 'fp32', 'bf16'), "need fp32 or bf16 (a GPU only)"),
     num_workers=(lambda v: v is None or v >= 0, "need 0 (load in the main process) or more"),
 )
@@ -49,16 +47,16 @@ _checks = dict(  # each setting's test and what the message says it needs
 @dataclass
 class RunSettings:
     "A training run's settings, each checked once, here; equal settings mean the same run."
-    data:str|None=None       # folder or .tgz/.tar archive in fastai's CIFAR layout; `None`: download it
+    data:str|None=None       # folder or .tgz/.tar in fastai's CIFAR layout; `None`: download it
     epochs:int=24            # epochs of the one cycle
     bs:int=512               # batch size
     subset:int|None=None     # train on a stratified sample of this many images, test on `subset//5`
     num_it:int=100           # iterations of the LR range test (fastai's `num_it`)
     seed:int=42              # seed of fastai's `set_seed`, the subset and the augmentation
-    pct_start:fraction=fraction(5, 24) # fraction of the iterations before the peak, e.g. 5/24 or 0.25
+    pct_start:fraction=fraction(5, 24) # share of the iterations before the peak: 5/24, 0.25, ...
     lr_min:float|None=None   # LRMIN; with `lr_max`, skips the range test
     lr_max:float|None=None   # LRMAX; with `lr_min`, skips the range test
-    suggestion:str='minimum' # fastai's `lr_find` suggestion that gives LRMAX: minimum, steep or valley
+    suggestion:str='minimum' # the `lr_find` suggestion that gives LRMAX: minimum, steep or valley
     wd:float|None=None       # weight decay; `None`: the optimiser's default (adam 0.01, sgd 0)
     label_smoothing:float=0. # label smoothing of the cross-entropy
     opt:str='adam'           # optimiser: adam, or sgd (with momentum)
@@ -78,11 +76,11 @@ class RunSettings:
         for k, (ok, need) in _checks.items():
             if not ok(getattr(self, k)): raise ValueError(f"{k}: {need}, got {getattr(self, k)!r}")
         if (self.lr_min is None) != (self.lr_max is None):
-            raise ValueError("lr_min: give both lr_min and lr_max to skip the range test, or neither")
+            raise ValueError("lr_min: give both lr_min and lr_max (no range test), or neither")
         if self.lr_min is not None and not 0 < self.lr_min < self.lr_max < math.inf:
             raise ValueError(f"lr_min: need 0 < lr_min < lr_max < inf, got {self.lr_min}, {self.lr_max}")
         if self.resume and self.overwrite:
-            raise ValueError("resume: resume continues the run in out, overwrite replaces it: give one")
+            raise ValueError("resume: resume continues the run in out, overwrite replaces it")
 
 # %% ../nbs/04a_settings.ipynb #s014a
 def run_record(s:RunSettings)->dict: # JSON-ready: `pct_start` as text, such as '5/24'
@@ -93,8 +91,5 @@ def run_record(s:RunSettings)->dict: # JSON-ready: `pct_start` as text, such as 
 # %% ../nbs/04a_settings.ipynb #s015b
 def with_settings(but:list=()): # settings to leave out of the signature
     "`delegates(RunSettings, but)`, with the fields' comments as the parameters' docments."
-    def _f(f):
-        f = delegates(RunSettings, but=list(but))(f)
-        f.__delwrap__ = RunSettings
-        return f
+    def _f(f): f = delegates(RunSettings, but=list(but))(f); f.__delwrap__ = RunSettings; return f
     return _f

@@ -1,4 +1,4 @@
-"""The main job: `train_run` runs the LR range test and the one cycle in a `RunFolder`, and saves the run and its report.
+"""The main job: `train_run` runs the range test and the one cycle in a `RunFolder`, and saves the run.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/train.html.md"""
 
@@ -14,14 +14,9 @@ from contextlib import contextmanager
 from dataclasses import fields, replace
 from pathlib import Path
 import albumentations, fastai, numpy as np, pandas as pd, torch
-from fastcore.basics import ifnone, noop, patch
-from fastcore.foundation import L
-from fastai.callback.core import Callback, CancelFitException
-from fastai.callback.progress import ProgressCallback
-from fastai.callback.tracker import TerminateOnNaNCallback
-from fastai.learner import Learner
-from fastai.metrics import accuracy
-from fastai.torch_core import default_device, set_seed
+from torch.utils._pytree import tree_map
+from fastai.vision.all import (Callback, CancelFitException, L, Learner, ProgressCallback, accuracy,
+                               TerminateOnNaNCallback, default_device, ifnone, noop, set_seed)
 from .settings import RunSettings, run_record, with_settings
 from .core import atomic_path, write_json
 from .data import cifar10_dls, cifar_aug
@@ -30,12 +25,9 @@ from .report import RunRecorder, report_files, write_report
 from .inference import save_weights, weights_learner
 
 # %% ../nbs/05_train.ipynb #c005
-def _snapshot(o):
-    "A host copy of `o` that `torch.load(weights_only=True)` reads back."
-    if isinstance(o, dict): return {k:_snapshot(v) for k,v in o.items()}
-    if isinstance(o, (list, tuple, L)): return [_snapshot(v) for v in o]
-    if isinstance(o, torch.Tensor): return o.detach().to('cpu', copy=True)
-    return o.item() if isinstance(o, np.generic) else o
+def _snapshot(o): # a host copy of `o` that `torch.load(weights_only=True)` reads back
+    return tree_map(lambda t: t.detach().cpu().clone() if torch.is_tensor(t) else
+                    t.item() if isinstance(t, np.generic) else t, o)
 
 # %% ../nbs/05_train.ipynb #c006
 class RunCheckpoint(RunRecorder):
@@ -53,9 +45,9 @@ class RunCheckpoint(RunRecorder):
         super().after_epoch()
         if len(self.history) == n: return  # an epoch skipped by `start_epoch`
         self._wait()
-        ck = _snapshot(dict(model=self.model.state_dict(), opt=self.opt.state_dict(), epoch=self.epoch))
+        ck = _snapshot(dict(model=self.model.state_dict(), opt=self.opt.state_dict()))
         self.history[-1]['seconds'] = time.perf_counter() - self.t0   # with the main thread's part
-        ck.update(history=list(self.history), iterations=list(self.iterations))
+        ck.update(epoch=self.epoch, history=[*self.history], iterations=[*self.iterations])
         self.saving = self.writer.submit(self._write, ck)
         if self.on_epoch: self.on_epoch(self.history[-1])
     def after_fit(self):
@@ -63,23 +55,22 @@ class RunCheckpoint(RunRecorder):
         finally: self.writer.shutdown()
 
     def _wait(self): # the write under way, if any: finished, or its error raised
-        saving, self.saving = self.saving, None
-        if saving: saving.result()
+        if self.saving: self.saving, saving = None, self.saving; saving.result()
     def _write(self, ck:dict): # checkpoint.pth, then history.csv and iterations.csv, each whole
         with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(ck, tmp)
-        for name in 'history', 'iterations':
-            with atomic_path(self.out/f'{name}.csv', self.need) as tmp: pd.DataFrame(ck[name]).to_csv(tmp, index=False)
+        for n in 'history', 'iterations':
+            with atomic_path(self.out/f'{n}.csv', self.need) as f: pd.DataFrame(ck[n]).to_csv(f, index=False)
 
 # %% ../nbs/05_train.ipynb #c008
 class StopOnNaN(Callback):
     "Cancel the fit after a training phase whose loss became NaN or infinite, reading it once."
     order = TerminateOnNaNCallback.order
-    def __init__(self): super().__init__()   # no parameters: keeps `show_doc` from listing the event hooks
+    def __init__(self): super().__init__()   # no parameters: `show_doc` lists no event hooks
     def before_train(self): self.finite,self.losses,self.lrs = [],[],[]
-    def after_batch(self):
+    def after_batch(self):   # all kept on the device: no host sync
         if not self.training: return
-        loss = self.loss.detach()   # kept on the device: no host sync
-        self.finite.append(torch.isfinite(loss).all()); self.losses.append(loss); self.lrs.append(self.opt.hypers[-1]['lr'])
+        loss, lr = self.loss.detach(), self.opt.hypers[-1]['lr']
+        self.finite.append(loss.isfinite().all()); self.losses.append(loss); self.lrs.append(lr)
     def after_train(self):
         if not self.finite or bool(torch.stack(self.finite).all()): return  # one host sync an epoch
         i = int((~torch.stack(self.finite)).nonzero()[0])
@@ -87,101 +78,82 @@ class StopOnNaN(Callback):
         raise CancelFitException()
 
 # %% ../nbs/05_train.ipynb #f002
-def _lock(f, path:Path):
-    "Take the POSIX lock of open file `f`, or raise `BlockingIOError` naming its holder; sign it."
-    try: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)   # forked DataLoader workers do not hold it
+def _differ(given:dict, run:RunSettings)->list: # 'name=value (the run's: value)' for each one
+    return [f"{f.name}={given[f.name]!r} (the run's: {getattr(run, f.name)!r})" for f in fields(run)
+            if f.compare and f.name in given and given[f.name] != getattr(run, f.name)]
+
+def _lock(f, p:Path): # take the POSIX lock of `f` and sign it; forked workers do not hold it
+    try: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
         if e.errno not in (errno.EAGAIN, errno.EACCES): raise
-        f.seek(0)
-        raise BlockingIOError(f"{path}: another run is using this folder ({f.read().strip() or 'a running process'}). "
-                              "Wait for it to end, or give another out folder") from None
-    f.seek(0); f.truncate(); f.flush()
-    f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}"); f.flush()
-
-# %% ../nbs/05_train.ipynb #f003
-def _differ(given:dict, run:RunSettings)->list: # 'name=value (the run's: value)' for each difference
-    return [f"{k}={v!r} (the run's: {getattr(run, k)!r})" for k,v in given.items() if v != getattr(run, k)]
+        held = f.seek(0) or f.read() or 'a running process'
+        raise BlockingIOError(f"{p}: another run is using this folder ({held}). Wait, or use another")
+    f.truncate(0); f.write(f"pid {os.getpid()} on {platform.node()} since {time.ctime()}"); f.flush()
 
 # %% ../nbs/05_train.ipynb #f004
 class RunFolder:
     "The folder of one run: its lock, `run.json`, checkpoint, metrics, and every file a run writes."
-    files = ('run.json', 'checkpoint.pth', 'history.csv', 'iterations.csv', 'model.safetensors', 'learner.pkl',
-             'metrics.json', 'model.pth', *report_files)   # model.pth: runs of 0.0.1
+    files = ('run.json', 'checkpoint.pth', 'history.csv', 'iterations.csv', 'model.safetensors',
+             'learner.pkl', 'metrics.json', 'model.pth', *report_files)   # model.pth: runs of 0.0.1
     def __init__(self, path:str|Path): self.path = Path(path).expanduser().absolute()
     def __truediv__(self, name:str)->Path: return self.path/name
-    def exists(self, name:str)->bool: return (self/name).exists()
 
     @contextmanager
     def lock(self):
-        "Create the folder and hold its lock; remove it again if the block fails and leaves it empty."
-        created = not self.path.exists()
-        try: self.path.mkdir(parents=True, exist_ok=True); f = open(self/'.lock', 'a+')
-        except OSError as e:
-            raise ValueError(f"{self.path}: cannot write to this folder ({type(e).__name__}: {e}). Give another out folder") from e
+        "Create the folder and hold its lock; remove it if the block fails and leaves it empty."
+        p, created = self.path, not self.path.exists()
+        try: p.mkdir(parents=True, exist_ok=True); f = open(p/'.lock', 'a+')
+        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another") from e
         try:
-            with f: _lock(f, self.path); yield self
+            with f: _lock(f, p); yield self
         except BaseException:
-            if created and {o.name for o in self.path.iterdir()} <= {'.lock'}: shutil.rmtree(self.path, ignore_errors=True)
+            if created and [o.name for o in p.iterdir()] == ['.lock']: shutil.rmtree(p, ignore_errors=True)
             raise
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
         try: r = json.loads((self/'run.json').read_text()); return RunSettings(**r['settings']), r
-        except (OSError, ValueError, KeyError, TypeError) as e: raise ValueError(
-            f"{self/'run.json'}: unreadable ({type(e).__name__}: {e}), so the run's settings are unknown. "
-            "Start it again with overwrite") from e
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{self/'run.json'}: unreadable ({e!r}). Use overwrite") from e
 
-# %% ../nbs/05_train.ipynb #f006
-@patch
-def start(self:RunFolder, s:RunSettings)->tuple: # (settings, run.json's record or `None`, checkpoint or `None`)
-    "The run to do in the folder: a new one, or the killed one that `s.resume` continues."
-    done, ck = self.exists('metrics.json'), self.exists('checkpoint.pth')
-    if s.resume and not ck: raise FileNotFoundError(f"{self.path}: nothing to resume, no checkpoint.pth" + (
-        ": this run finished (see metrics.json)" if done else ": no epoch of a run here completed"))
-    if s.resume: return self.resumed(s)
-    if (done or ck) and not s.overwrite: raise FileExistsError(
-        f"{self.path}: holds a previous run ({'metrics.json' if done else 'checkpoint.pth'}). "
-        "Use resume to continue it, overwrite to replace it, or another out folder")
-    for f in self.files: (self/f).unlink(missing_ok=True)
-    return s, None, None
+    def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint), `None`s if new
+        "The run to do in the folder: a new one, or the killed one that `s.resume` continues."
+        done, ck, p = (self/'metrics.json').exists(), (self/'checkpoint.pth').exists(), self.path
+        why = "this run finished" if done else "no epoch completed"
+        if s.resume and not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
+        if s.resume: return self.resumed(s)
+        old = 'metrics.json' if done else 'checkpoint.pth'
+        if (done or ck) and not s.overwrite:
+            raise FileExistsError(f"{p}: holds a previous run ({old}). Use resume or overwrite")
+        for f in self.files: (self/f).unlink(missing_ok=True)
+        return s, None, None
 
-# %% ../nbs/05_train.ipynb #f007
-@patch
-def resumed(self:RunFolder, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint)
-    "The killed run in the folder, with its own settings; `ValueError` if `s` sets others."
-    run, rec = self.record()
-    given = {f.name: getattr(s, f.name) for f in fields(s) if f.compare and getattr(s, f.name) != f.default}
-    if diff := _differ(given, run): raise ValueError(f"{self.path}: resume continues the run with its own settings, "
-        f"and these differ from them: {'; '.join(diff)}. Leave them out, or start a new run (overwrite, or another out)")
-    try: ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
-    except Exception as e:
-        n = len(pd.read_csv(self/'history.csv')) if self.exists('history.csv') else 'all'
-        raise ValueError(f"{self/'checkpoint.pth'}: unreadable ({type(e).__name__}: {e}); the {n} completed epochs "
-                         "of this run are lost. Start it again with overwrite") from e
-    return replace(run, out=s.out, num_workers=s.num_workers, resume=True), rec, ck
+    def resumed(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint)
+        "The killed run in the folder, with its own settings; `ValueError` if `s` sets others."
+        run, rec = self.record()
+        if diff := _differ({k: v for k,v in vars(s).items() if v != getattr(RunSettings, k)}, run):
+            raise ValueError(f"{self.path}: resume keeps the run's settings; these differ: {'; '.join(diff)}")
+        try: ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
+        except Exception as e:
+            n = len(pd.read_csv(self/'history.csv')) if (self/'history.csv').exists() else 'all'
+            raise ValueError(f"{self/'checkpoint.pth'}: unreadable ({type(e).__name__}: {e}); "
+                             f"the {n} completed epochs are lost. Use overwrite") from e
+        return replace(run, out=s.out, num_workers=s.num_workers, resume=True), rec, ck
 
-# %% ../nbs/05_train.ipynb #f008
-@patch
-def finished(self:RunFolder, s:RunSettings)->dict|None: # metrics.json, or `None` if there is none
-    "The metrics of the finished run in the folder; `ValueError` if its settings are not `s`."
-    if not self.exists('metrics.json'): return None
-    run, _ = self.record()
-    if run != s: raise ValueError(f"{self.path}: holds a finished run with other settings: "
-        f"{'; '.join(_differ(run_record(s), run))}. Give another out folder, or overwrite it")
-    return json.loads((self/'metrics.json').read_text())
+    def finished(self, s:RunSettings)->dict|None: # metrics.json, or `None` if there is none
+        "The metrics of the finished run in the folder; `ValueError` if its settings are not `s`."
+        if not (self/'metrics.json').exists(): return None
+        if (run := self.record()[0]) != s: raise ValueError(f"{self.path}: holds a finished run "
+            f"with other settings: {'; '.join(_differ(vars(s), run))}. Use another out, or overwrite")
+        return json.loads((self/'metrics.json').read_text())
 
 # %% ../nbs/05_train.ipynb #c010
 def _device_name(dev:torch.device)->str:
     if dev.type == 'cuda': return torch.cuda.get_device_name(dev)
     return f'cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)'
 
-def _space(model:torch.nn.Module)->str: # checkpoint.pth twice (weights, Adam's moments) while replaced, and the weights
+def _space(model)->str: # checkpoint.pth twice (weights, Adam's moments) while replaced, the weights
     return f"about {8*4*sum(p.numel() for p in model.parameters())/1e6:.0f} MB"
-
-def _epoch_line(epochs:int): # a function printing one epoch row of `RunCheckpoint` as a line
-    return lambda r: print(f"epoch {r['epoch']:>{len(str(epochs))}}/{epochs}  train loss {r['train_loss']:.4f}  "
-                           f"test loss {r['test_loss']:.4f}  accuracy {r['test_accuracy']:.4f}  lr {r['lr']:.2e}  "
-                           f"{r['seconds']:.1f} s", flush=True)
 
 # %% ../nbs/05_train.ipynb #t04
 def _learner(s:RunSettings, run:RunFolder, quiet:bool)->Learner:
@@ -189,78 +161,77 @@ def _learner(s:RunSettings, run:RunFolder, quiet:bool)->Learner:
     det = s.reproducible or default_device().type != 'cuda'   # the CPU always is
     set_seed(s.seed, reproducible=det)
     if not det: torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
-    dls = cifar10_dls(s.data, bs=s.bs, subset=s.subset, seed=s.seed, num_workers=s.num_workers,
-                      aug=cifar_aug(seed=s.seed, steps=s.aug))
+    aug = cifar_aug(seed=s.seed, steps=s.aug)
+    dls = cifar10_dls(s.data, s.bs, s.subset, s.seed, s.num_workers, aug=aug)
     learn = custom_resnet_learner(dls, precision=s.precision, compile=s.compile, wd=s.wd, opt=s.opt,
-                                  label_smoothing=s.label_smoothing, residual=s.residual, path=run.path, model_dir='.')
+        label_smoothing=s.label_smoothing, residual=s.residual, path=run.path, model_dir='.')
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
     learn.precision = 'bf16' if hasattr(learn, 'mixed_precision') else 'fp32'
-    print(f"{'resuming' if s.resume else 'training'} CustomResNet on {_device_name(dls.device)} ({learn.precision}): "
-          f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, {s.epochs} epochs, batch {s.bs}, "
-          f"seed {s.seed}", flush=True)
+    print(f"{'resuming' if s.resume else 'training'} CustomResNet on {_device_name(dls.device)} "
+          f"({learn.precision}): {len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, "
+          f"{s.epochs} epochs, batch {s.bs}, seed {s.seed}", flush=True)
     return learn
 
 # %% ../nbs/05_train.ipynb #t06
 def _range_test(learn:Learner, s:RunSettings, run:RunFolder)->dict: # run.json's record
     "LRMIN and LRMAX from `find_lr_range`, unless `s` gives both; saved with `s` in run.json."
-    t0, rec = time.perf_counter(), dict(settings=run_record(s), lr_min=s.lr_min, lr_max=s.lr_max, lr_find=None)
+    t0, lrs, curve = time.perf_counter(), (s.lr_min, s.lr_max), None
     if s.lr_min is None:
         print(f"range test: fastai's lr_find, {s.num_it} iterations", flush=True)
-        with learn.no_mbar(): rec['lr_min'], rec['lr_max'] = find_lr_range(learn, s.num_it, suggestion=s.suggestion)
-        rec['lr_find'] = learn.lr_curve
-    rec['lr_find_seconds'] = time.perf_counter() - t0
+        with learn.no_mbar(): lrs = find_lr_range(learn, s.num_it, suggestion=s.suggestion)
+        curve = learn.lr_curve
+    rec = dict(settings=run_record(s), lr_min=lrs[0], lr_max=lrs[1], lr_find=curve,
+               lr_find_seconds=time.perf_counter() - t0)
     write_json(run/'run.json', rec, _space(learn.model))
-    found = f"({s.num_it} iterations, {rec['lr_find_seconds']:.1f} s)" if rec['lr_find'] else "(given)"
-    print(f"range test: lr_min {rec['lr_min']:.2e}, lr_max {rec['lr_max']:.2e} {found}", flush=True)
+    how = f"({s.num_it} iterations, {rec['lr_find_seconds']:.1f} s)" if curve else "(given)"
+    print(f"range test: lr_min {lrs[0]:.2e}, lr_max {lrs[1]:.2e} {how}", flush=True)
     return rec
 
 # %% ../nbs/05_train.ipynb #t06-1
 def _restore(learn:Learner, ck:dict):
     "Load the model's and the optimiser's state from checkpoint `ck`."
-    learn.model.load_state_dict(ck['model'])
+    if 'param_groups' not in ck['opt']: raise ValueError(f"{learn.path/'checkpoint.pth'}: holds the "
+        "state of fastai's own optimiser, from resnet_fastai 0.0.2 or older. Start again with overwrite")
     fmt = torch.channels_last if hasattr(learn, 'channels_last') else torch.preserve_format
-    learn.model.to(learn.dls.device, memory_format=fmt)   # where the fit puts it, so the state loads there too
-    learn.create_opt()
-    if 'param_groups' not in ck['opt']:   # fastai's `Optimizer.state_dict`
-        raise ValueError(f"{learn.path/'checkpoint.pth'}: holds the state of fastai's own optimiser, from "
-                         "resnet_fastai 0.0.2 or older, which this version cannot continue. Start it again with overwrite")
-    learn.opt.load_state_dict(ck['opt'])
-    for p, st in learn.opt.opt.state.items():   # each moment in its parameter's layout, which fused kernels need
-        for k, v in st.items():
-            if v.shape == p.shape: st[k] = torch.empty_like(p).copy_(v)
+    learn.model.load_state_dict(ck['model'])
+    learn.model.to(learn.dls.device, memory_format=fmt)   # where the fit puts it, the state too
+    learn.create_opt(); learn.opt.load_state_dict(ck['opt'])
+    for p, st in learn.opt.opt.state.items():   # each moment in its parameter's layout (fused kernels)
+        st.update({k: torch.empty_like(p).copy_(v) for k, v in st.items() if v.shape == p.shape})
 
 # %% ../nbs/05_train.ipynb #t08
 def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)->RunCheckpoint:
     "`fit_one_cycle` from the epoch after checkpoint `ck`, if any, saving every epoch."
-    cb = RunCheckpoint(learn.path, _space(learn.model), _epoch_line(s.epochs) if quiet else None,
+    line = lambda r: print(f"epoch {r['epoch']:>{len(str(s.epochs))}}/{s.epochs}  train loss "
+        f"{r['train_loss']:.4f}  test loss {r['test_loss']:.4f}  accuracy {r['test_accuracy']:.4f}"
+        f"  lr {r['lr']:.2e}  {r['seconds']:.1f} s", flush=True)
+    cb = RunCheckpoint(learn.path, _space(learn.model), line if quiet else None,
                        **({k: ck[k] for k in ('history', 'iterations')} if ck else {}))
     learn.fit_one_cycle(s.epochs, **one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start),
                         cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
-    if getattr(learn, 'diverged', None):
-        loss, epoch, batch, lr = learn.diverged
-        kept = (f"the last good checkpoint, after epoch {cb.history[-1]['epoch']}, is in {learn.path/'checkpoint.pth'}"
-                if cb.history else "no epoch completed")
-        raise FloatingPointError(f"training diverged: loss {loss} at epoch {epoch+1}, batch {batch+1}, "
-                                 f"learning rate {lr:.3g}; {kept}. Try a lower lr_max")
-    if len(cb.history) < s.epochs:
-        raise RuntimeError(f"training stopped after {len(cb.history)} of {s.epochs} epochs; no weights were saved")
+    h = cb.history
+    kept = f"checkpoint.pth keeps epoch {h[-1]['epoch']}" if h else "no epoch completed"
+    if d := getattr(learn, 'diverged', None): raise FloatingPointError(f"training diverged: loss {d[0]} "
+        f"at epoch {d[1]+1}, batch {d[2]+1}, learning rate {d[3]:.3g}; {kept}. Try a lower lr_max")
+    if len(h) < s.epochs:
+        raise RuntimeError(f"training stopped after {len(h)} of {s.epochs} epochs; no weights saved")
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
 def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict:
     "Save model.safetensors, learner.pkl and metrics.json to the run folder; the metrics."
-    out, need, dls = learn.path, _space(learn.model), learn.dls
+    out, need, dls, lrs = learn.path, _space(learn.model), learn.dls, (rec['lr_min'], rec['lr_max'])
     save_weights(learn.model, out/'model.safetensors', dls.vocab)
     with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
     with learn.no_bar(), learn.no_logging(): tta = float(accuracy(*flip_tta(learn)))
-    versions = dict(python=platform.python_version(), torch=torch.__version__, fastai=fastai.__version__,
-                    albumentations=albumentations.__version__)
+    libs = {m.__name__: m.__version__ for m in (torch, fastai, albumentations)}
     m = dict(test_accuracy=h[-1]['test_accuracy'], test_accuracy_tta=tta, test_loss=h[-1]['test_loss'],
-             lr_min=rec['lr_min'], lr_max=rec['lr_max'], schedule=one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start),
-             lr_find_seconds=rec['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h), resumed=s.resume,
-             n_train=len(dls.train_ds), n_test=len(dls.valid_ds), wd=learn.opt.hypers[0]['wd'],
-             num_workers=dls.train.fake_l.num_workers, device=_device_name(dls.device), precision=learn.precision,
-             versions=versions, settings=run_record(s), history=h, lr_find=rec['lr_find'])
+        lr_min=lrs[0], lr_max=lrs[1], schedule=one_cycle_kwargs(*lrs, s.pct_start), resumed=s.resume,
+        lr_find_seconds=rec['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h),
+        n_train=len(dls.train_ds), n_test=len(dls.valid_ds), wd=learn.opt.hypers[0]['wd'],
+        num_workers=dls.train.fake_l.num_workers, device=_device_name(dls.device),
+        precision=learn.precision, versions=dict(python=platform.python_version(), **libs),
+        settings=run_record(s), history=h, lr_find=rec['lr_find'])
     write_json(out/'metrics.json', m, need)
     return m
 
@@ -269,12 +240,12 @@ def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict:
 def train_run(
     settings:RunSettings|None=None, # the run's settings; `None`: `RunSettings(**kwargs)`
     cbs:list|None=None,      # more fastai callbacks for `Learner.fit_one_cycle`
-    progress:bool|None=None, # progress bars; `None`: on a terminal, else one line per epoch (log files)
+    progress:bool|None=None, # progress bars; `None`: on a terminal, else a line per epoch (logs)
     report:bool=True,        # write the report (`write_report`)
     skip_done:bool=False,    # if `out` holds a finished run with these settings, return its metrics
     **kwargs,                # `RunSettings`' fields
 )->dict:                     # the run's metrics, as in `out`/metrics.json
-    "Run the recipe: LR range test, then one cycle from LRMIN up to LRMAX and back; save it to `out`."
+    "Run the recipe: range test, then one cycle from LRMIN up to LRMAX and back; save it to `out`."
     s, quiet = settings or RunSettings(**kwargs), not ifnone(progress, sys.stdout.isatty())
     run = RunFolder(s.out)
     if skip_done and (m := run.finished(s)): return m
@@ -297,9 +268,9 @@ def report_run(
 )->Path:                      # `run`/report.md
     "Rebuild the report of the run saved in `run` from its files."
     run = RunFolder(run)
-    if not run.exists('metrics.json'): raise FileNotFoundError(f"{run.path}: no metrics.json. Give a folder written by resnet-fastai-train")
-    s, _ = run.record()
-    dls = cifar10_dls(ifnone(data, s.data), bs=s.bs, subset=s.subset, seed=s.seed, num_workers=num_workers)
+    if not (run/'metrics.json').exists(): raise FileNotFoundError(f"{run.path}: no metrics.json. Give a run")
+    s = run.record()[0]
+    dls = cifar10_dls(ifnone(data, s.data), s.bs, s.subset, s.seed, num_workers)
     learn = weights_learner(run/'model.safetensors', dls, path=run.path, model_dir='.')
-    m, iters = json.loads((run/'metrics.json').read_text()), pd.read_csv(run/'iterations.csv')
-    return write_report(learn, m, iters.to_dict('records'), run.path)
+    iters = pd.read_csv(run/'iterations.csv').to_dict('records')
+    return write_report(learn, json.loads((run/'metrics.json').read_text()), iters, run.path)
