@@ -51,7 +51,7 @@ def one_run(data, subset=2000, bs=50, epochs=2, num_it=10, num_workers=2):
     RunCheckpoint.after_epoch, hw, n0 = timed_after_epoch, HostWork(), forks[0]
     try:
         with redirect_stdout(StringIO()):
-            m = train_run(data, out=Path(tempfile.mkdtemp())/'run', subset=subset, bs=bs, epochs=epochs, num_it=num_it,
+            m = train_run(data=data, out=Path(tempfile.mkdtemp())/'run', subset=subset, bs=bs, epochs=epochs, num_it=num_it,
                           num_workers=num_workers, cbs=hw, progress=False)
     finally: RunCheckpoint.after_epoch = after_epoch
     last = hw.counts[-1]
@@ -66,8 +66,8 @@ def valid_pass(data, num_workers):
     for _ in dl: pass
     return _best(lambda: _timed(lambda: [None for _ in dl]))
 
-_scripts = {'resnet-fastai-train, -evaluate, -ablate': 'resnet_fastai.train', 'resnet-fastai-report': 'resnet_fastai.report',
-            'resnet-fastai-predict': 'resnet_fastai.inference'}
+_scripts = {'resnet-fastai-train, -report, -ablate': 'resnet_fastai.train',
+            'resnet-fastai-evaluate, -predict': 'resnet_fastai.inference'}
 
 def import_seconds(module):
     "Seconds to import `module` in a fresh interpreter: best of 3."
