@@ -25,6 +25,8 @@ variants = {   # name: the `RunSettings` fields that make the variant
 # %% ../nbs/07_ablate.ipynb #a007a
 _columns = ['variant', 'seed', 'test_accuracy', 'test_accuracy_tta', 'train_seconds', 'lr_min', 'lr_max']
 
+_varied = {k for v in variants.values() for k in v}   # the settings the variants set
+
 def _ablate_run(name:str, s:RunSettings, log, progress)->dict: # the run's row of ablation.csv
     "Train the run `s` of variant `name`, read it if it finished, or resume it if it was killed."
     from resnet_fastai.train import train_run   # here: `--help` must not wait for fastai
@@ -39,7 +41,7 @@ def _ablate_run(name:str, s:RunSettings, log, progress)->dict: # the run's row o
     return {**row, **{k: m[k] for k in _columns[2:]}}
 
 # %% ../nbs/07_ablate.ipynb #a007
-@with_settings(but=['out', 'seed', 'resume', 'overwrite'])
+@with_settings(but=['out', 'seed', 'resume', 'overwrite', *_varied])
 def ablate(
     out:str|Path='ablation', # folder of the runs and of ablation.csv, ablation.md, ablation.png
     seeds:list=(0, 1, 2),    # seeds of each variant
@@ -54,6 +56,7 @@ def ablate(
     if bad := [n for n in names if n not in variants]:
         raise ValueError(f"variants: unknown {', '.join(bad)}; choose among {', '.join(variants)}")
     if not seeds: raise ValueError("seeds: give at least one seed")
+    if bad := _varied & set(kwargs): raise ValueError(f"{', '.join(sorted(bad))}: set by the variants; leave it out")
     out, base, rows = Path(out), RunSettings(**kwargs), []
     runs = [(n, replace(base, **variants[n], seed=i, out=str(out/f'{n}-seed{i}'))) for i in seeds for n in names]
     for name, s in runs:   # seed by seed: a cut-short ablation has every variant of its first seeds

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastcore.script import call_parse
 from .core import cli_errors, check_writable, write_json
 from .settings import RunSettings, with_settings
+from .ablate import _varied   # the standard library and settings only: --help stays quick
 
 # %% ../nbs/06_cli.ipynb #x005
 @call_parse
@@ -93,7 +94,7 @@ def resnet_fastai_predict(
 # %% ../nbs/06_cli.ipynb #ab002
 @call_parse
 @cli_errors
-@with_settings(but=['out', 'seed', 'resume', 'overwrite'])
+@with_settings(but=['out', 'seed', 'resume', 'overwrite', 'lr_min', 'lr_max', *_varied])
 def resnet_fastai_ablate(
     out:str='ablation', # folder of the runs and of ablation.csv, ablation.md and ablation.png
     seeds:Annotated[int, "seeds of each variant", {'nargs': '+'}]=(0, 1, 2),

@@ -56,8 +56,9 @@ class DeviceAvgMetric(AvgMetric):
 
 # %% ../nbs/02_learner.ipynb #r003
 class _DeviceSmoothLoss(AvgSmoothLoss): # fastai's, without `to_detach`'s copy to the CPU
-    def accumulate(self, learn): # `val` goes to the loss's device (a CPU 0-d tensor mixes with any)
-        self.count += 1; self.val = torch.lerp(learn.loss.detach().mean(), self.val, self.beta)
+    def accumulate(self, learn): # `val` goes to the loss's device and dtype
+        loss = learn.loss.detach().mean()
+        self.count += 1; self.val = torch.lerp(loss, self.val.to(loss), self.beta)
 
 # %% ../nbs/02_learner.ipynb #r005
 class DeviceRecorder(Recorder):

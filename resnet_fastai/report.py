@@ -58,8 +58,7 @@ def plot_schedule(iters:pd.DataFrame)->plt.Figure: # `iters`: `RunRecorder.itera
 # %% ../nbs/03_report.ipynb #c018
 def plot_curves(history:list)->plt.Figure: # `history`: `RunRecorder.history`, or metrics.json's
     "Train and test loss, and test accuracy, per epoch."
-    # 0.0.3 named the test loss and accuracy as fastai does
-    h = pd.DataFrame(history).rename(columns=dict(valid_loss='test_loss', accuracy='test_accuracy'))
+    h = pd.DataFrame(history)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.5), layout='tight', subplot_kw=dict(xlabel='epoch'))
     a1.plot(h.epoch, h[['train_loss', 'test_loss']], 'o-', label=['train', 'test'])
     a1.set(ylabel='cross-entropy loss', title='loss'); a1.legend()

@@ -16,10 +16,12 @@ from fastcore.meta import delegates
 
 # %% ../nbs/04a_settings.ipynb #s005
 class fraction(Fraction):
-    "A `Fraction` from '5/24' or '0.25' that raises `ValueError`, which argparse reports."
+    "A `Fraction` from '5/24', '0.25' or 0.25 that raises `ValueError`, which argparse reports."
     def __new__(cls, *args):
+        if len(args) == 1 and isinstance(args[0], float): args = Fraction(args[0]).limit_denominator(10**6),
         try: return super().__new__(cls, *args)
         except ZeroDivisionError as e: raise ValueError(str(e)) from None
+    def __repr__(self): return str(self)
 
 # %% ../nbs/04a_settings.ipynb #s009a
 lr_suggestions = ('minimum', 'steep', 'valley')  # fastai's `lr_find` suggestions for LRMAX
@@ -30,8 +32,6 @@ optimisers = ('adam', 'sgd')                     # `adamw` and `sgd` of the lear
 _checks = dict(  # each setting's test and what the message says it needs
     epochs=(lambda v: v >= 1, "need 1 or more"),
     bs=(lambda v: v >= 1, "need a batch size of 1 or more"),
-    num_it=(lambda v: v >= 10, "need 10 or more: fastai's suggestions drop the curve's first tenth "
-                               "and last 5 points"),
     pct_start=(lambda v: 0 < v < 1, "need a fraction between 0 and 1, such as 5/24"),
     suggestion=(lambda v: v in lr_suggestions, f"need one of {', '.join(lr_suggestions)}"),
     wd=(lambda v: v is None or 0 <= v < math.inf, "need a finite weight decay >= 0"),
@@ -71,7 +71,9 @@ class RunSettings:
     overwrite:bool=field(default=False, compare=False)  # replace a previous run in `out`
 
     def __post_init__(self):
-        self.pct_start = fraction(self.pct_start)
+        try: self.pct_start = fraction(self.pct_start)
+        except (ValueError, TypeError): raise ValueError(f"pct_start: need a fraction, such as 5/24 or 0.25, "
+                                                         f"got {self.pct_start!r}") from None
         if self.data is not None: self.data = str(Path(self.data).expanduser().resolve())
         for k, (ok, need) in _checks.items():
             if not ok(getattr(self, k)): raise ValueError(f"{k}: {need}, got {getattr(self, k)!r}")
@@ -79,8 +81,10 @@ class RunSettings:
             raise ValueError("lr_min: give both lr_min and lr_max (no range test), or neither")
         if self.lr_min is not None and not 0 < self.lr_min < self.lr_max < math.inf:
             raise ValueError(f"lr_min: need 0 < lr_min < lr_max < inf, got {self.lr_min}, {self.lr_max}")
+        if self.lr_min is None and self.num_it < 10: raise ValueError(f"num_it: need 10 or more for the range "
+            f"test (fastai's suggestions drop the curve's first tenth and last 5 points), got {self.num_it}")
         if self.resume and self.overwrite:
-            raise ValueError("resume: resume continues the run in out, overwrite replaces it")
+            raise ValueError("resume: resume continues the run in out, overwrite replaces it: give one of them")
 
 # %% ../nbs/04a_settings.ipynb #s014a
 def run_record(s:RunSettings)->dict: # JSON-ready: `pct_start` as text, such as '5/24'

@@ -26,7 +26,7 @@ from .inference import save_weights, weights_learner
 
 # %% ../nbs/05_train.ipynb #c005
 def _snapshot(o): # a host copy of `o` that `torch.load(weights_only=True)` reads back
-    return tree_map(lambda t: t.detach().cpu().clone() if torch.is_tensor(t) else
+    return tree_map(lambda t: t.detach().to('cpu', copy=True) if torch.is_tensor(t) else
                     t.item() if isinstance(t, np.generic) else t, o)
 
 # %% ../nbs/05_train.ipynb #c006
@@ -87,7 +87,7 @@ def _lock(f, p:Path): # take the POSIX lock of `f` and sign it; forked workers d
     except OSError as e:
         if e.errno not in (errno.EAGAIN, errno.EACCES): raise
         held = f.seek(0) or f.read() or 'a running process'
-        raise BlockingIOError(f"{p}: another run is using this folder ({held}). Wait, or use another")
+        raise BlockingIOError(f"{p}: another run is using this folder ({held}). Wait, or use another out")
     f.truncate(0); f.write(f"pid {os.getpid()} on {platform.node()} since {time.ctime()}"); f.flush()
 
 # %% ../nbs/05_train.ipynb #f004
@@ -103,7 +103,7 @@ class RunFolder:
         "Create the folder and hold its lock; remove it if the block fails and leaves it empty."
         p, created = self.path, not self.path.exists()
         try: p.mkdir(parents=True, exist_ok=True); f = open(p/'.lock', 'a+')
-        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another") from e
+        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another out") from e
         try:
             with f: _lock(f, p); yield self
         except BaseException:
@@ -112,12 +112,15 @@ class RunFolder:
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
-        try: r = json.loads((self/'run.json').read_text()); return RunSettings(**r['settings']), r
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"{self/'run.json'}: unreadable ({e!r}). Use overwrite") from e
+        try: r = json.loads((self/'run.json').read_text())
+        except (OSError, ValueError) as e: raise ValueError(f"{self/'run.json'}: unreadable ({e!r})") from e
+        if 'settings' not in r: raise ValueError(f"{self/'run.json'}: a run of resnet_fastai 0.0.3 or older, "
+                                                 "which this version cannot resume, skip or report")
+        try: return RunSettings(**r['settings']), r
+        except (ValueError, TypeError) as e: raise ValueError(f"{self/'run.json'}: not a run's settings ({e})") from e
 
     def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint), `None`s if new
-        "The run to do in the folder: a new one, or the killed one that `s.resume` continues."
+        "The run to do in the folder: a new one (see `clear`), or the killed one that `s.resume` continues."
         done, ck, p = (self/'metrics.json').exists(), (self/'checkpoint.pth').exists(), self.path
         why = "this run finished" if done else "no epoch completed"
         if s.resume and not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
@@ -125,14 +128,17 @@ class RunFolder:
         old = 'metrics.json' if done else 'checkpoint.pth'
         if (done or ck) and not s.overwrite:
             raise FileExistsError(f"{p}: holds a previous run ({old}). Use resume or overwrite")
-        for f in self.files: (self/f).unlink(missing_ok=True)
         return s, None, None
+
+    def clear(self): # remove the files of a previous run, once the new one has its data and learner
+        for f in self.files: (self/f).unlink(missing_ok=True)
 
     def resumed(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint)
         "The killed run in the folder, with its own settings; `ValueError` if `s` sets others."
         run, rec = self.record()
         if diff := _differ({k: v for k,v in vars(s).items() if v != getattr(RunSettings, k)}, run):
-            raise ValueError(f"{self.path}: resume keeps the run's settings; these differ: {'; '.join(diff)}")
+            raise ValueError(f"{self.path}: resume keeps the run's settings; these differ: {'; '.join(diff)}. "
+                             "Leave them out, or start a new run (overwrite, or another out)")
         try: ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
         except Exception as e:
             n = len(pd.read_csv(self/'history.csv')) if (self/'history.csv').exists() else 'all'
@@ -246,14 +252,15 @@ def train_run(
     **kwargs,                # `RunSettings`' fields
 )->dict:                     # the run's metrics, as in `out`/metrics.json
     "Run the recipe: range test, then one cycle from LRMIN up to LRMAX and back; save it to `out`."
-    s, quiet = settings or RunSettings(**kwargs), not ifnone(progress, sys.stdout.isatty())
+    s = replace(settings, **kwargs) if settings else RunSettings(**kwargs)
+    quiet = not ifnone(progress, sys.stdout.isatty())
     run = RunFolder(s.out)
     if skip_done and (m := run.finished(s)): return m
     with run.lock():
         s, rec, ck = run.start(s)
         learn = _learner(s, run, quiet)
         if ck: _restore(learn, ck)
-        else: rec = _range_test(learn, s, run)
+        else: run.clear(); rec = _range_test(learn, s, run)
         cb = _fit(learn, s, rec, ck, cbs, quiet)
         m = _save(learn, s, rec, cb.history)
         (run/'checkpoint.pth').unlink()
