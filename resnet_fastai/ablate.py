@@ -8,108 +8,87 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/ablate.html.md"""
 __all__ = ['variants', 'ablate', 'ablation_table', 'plot_ablation']
 
 # %% ../nbs/07_ablate.ipynb #a002
-import gc, math
-from dataclasses import replace
+import gc
 from pathlib import Path
-from typing import Callable
 from .core import atomic_path
 from .settings import RunSettings, with_settings
 
 # %% ../nbs/07_ablate.ipynb #a005
-variants = {   # name: the `RunSettings` fields that make the variant
-    'default': {}, 'no-cutout': dict(aug='crop,flip'), 'no-flip': dict(aug='crop,cutout'),
+# name: the `RunSettings` fields that make the variant
+variants = {'default': {}, 'no-cutout': dict(aug='crop,flip'), 'no-flip': dict(aug='crop,cutout'),
     'no-augmentation': dict(aug=''), 'wd-0.1': dict(wd=0.1), 'label-smoothing-0.1': dict(label_smoothing=0.1),
     'wd-0.1-ls-0.1': dict(wd=0.1, label_smoothing=0.1), 'lr-steep': dict(suggestion='steep'),
     'lr-valley': dict(suggestion='valley'), 'sgd': dict(opt='sgd'), 'no-residual': dict(residual=False)}
 
 # %% ../nbs/07_ablate.ipynb #a007a
-_columns = ['variant', 'seed', 'test_accuracy', 'test_accuracy_tta', 'train_seconds', 'lr_min', 'lr_max']
-
+_columns = 'variant seed test_accuracy test_accuracy_tta train_seconds lr_min lr_max'.split()
 _varied = {k for v in variants.values() for k in v}   # the settings the variants set
-
-def _ablate_run(name:str, s:RunSettings, log, progress)->dict: # the run's row of ablation.csv
-    "Train the run `s` of variant `name`, read it if it finished, or resume it if it was killed."
-    from resnet_fastai.train import train_run   # here: `--help` must not wait for fastai
-    row, s = dict(variant=name, seed=s.seed), replace(s, resume=(Path(s.out)/'checkpoint.pth').exists())
-    try: m = train_run(s, report=False, skip_done=True, progress=progress)
-    except FloatingPointError as e:   # a diverged variant is a result: a row without accuracies
-        if log: log(f"{name} seed {s.seed}: {e}")
-        return row
-    finally: gc.collect()   # the finished run's loaders, before the next run forks its workers
-    if log: log(f"{name} seed {s.seed}: test accuracy {m['test_accuracy']:.4f}, with flip TTA "
-                f"{m['test_accuracy_tta']:.4f}, training {m['train_seconds']:.1f} s")
-    return {**row, **{k: m[k] for k in _columns[2:]}}
 
 # %% ../nbs/07_ablate.ipynb #a007
 @with_settings(but=['out', 'seed', 'resume', 'overwrite', *_varied])
-def ablate(
-    out:str|Path='ablation', # folder of the runs and of ablation.csv, ablation.md, ablation.png
+def ablate(out:str|Path='ablation', # folder of the runs and of ablation.csv, .md and .png
     seeds:list=(0, 1, 2),    # seeds of each variant
     names:list|None=None,    # variants to run, keys of `variants`; `None`: all; 'default' always
-    log:Callable=print,      # called with one line per finished run; `None`: quiet
+    log=print,               # called with one line per finished run; `None`: quiet
     progress:bool|None=None, # `train_run`'s progress bars
-    **kwargs,                # the `RunSettings` of every run, which a variant changes
-):                           # ablation.csv's rows: variant, seed, accuracies, seconds, LRs
-    "Train the default recipe and each variant of `names` with each seed; write the table and figure."
+    **kwargs):               # the `RunSettings` of every run, which a variant changes
+    "Train the default recipe and each variant with each seed; write and return the results."
     import pandas as pd
-    names, seeds = [*dict.fromkeys(['default', *(names or variants)])], [*dict.fromkeys(seeds)]  # once each
+    from resnet_fastai.train import train_run   # here: `--help` must not wait for fastai
+    names, seeds = [*dict.fromkeys(['default', *(names or variants)])], [*dict.fromkeys(seeds)]
     if bad := [n for n in names if n not in variants]:
         raise ValueError(f"variants: unknown {', '.join(bad)}; choose among {', '.join(variants)}")
     if not seeds: raise ValueError("seeds: give at least one seed")
-    if bad := _varied & set(kwargs): raise ValueError(f"{', '.join(sorted(bad))}: set by the variants; leave it out")
+    if bad := _varied & {*kwargs}: raise ValueError(f"{min(bad)}: a variant sets it; leave it out")
     out, base, rows = Path(out), RunSettings(**kwargs), []
-    runs = [(n, replace(base, **variants[n], seed=i, out=str(out/f'{n}-seed{i}'))) for i in seeds for n in names]
-    for name, s in runs:   # seed by seed: a cut-short ablation has every variant of its first seeds
-        rows.append(_ablate_run(name, s, log, progress))
-        with atomic_path(out/'ablation.csv') as f: pd.DataFrame(rows, columns=_columns).to_csv(f, index=False)
-    df = pd.DataFrame(rows, columns=_columns)
-    with atomic_path(out/'ablation.md') as tmp: Path(tmp).write_text(ablation_table(df) + '\n')
-    plot_ablation(df, out/'ablation.png')
+    # seed by seed, so that an ablation cut short has every variant of its first seeds
+    for i, n, run in [(i, n, out/f'{n}-seed{i}') for i in seeds for n in names]:
+        try: m = train_run(base, **variants[n], seed=i, out=str(run), report=False, skip_done=True,
+                           resume=(run/'checkpoint.pth').exists(), progress=progress)
+        except FloatingPointError as e: m = dict(error=e)   # diverged: a row without accuracies
+        finally: gc.collect()   # the run's loaders, before the next run forks its workers
+        if log: log(f"{n} seed {i}: {m.get('error') or 'test accuracy %.4f' % m['test_accuracy']}")
+        rows.append(dict(m, variant=n, seed=i)); df = pd.DataFrame(rows, columns=_columns)
+        with atomic_path(out/'ablation.csv') as f: df.to_csv(f, index=False)
+    with atomic_path(out/'ablation.md') as f: f.write_text(ablation_table(df) + '\n')
+    with atomic_path(out/'ablation.png') as f: plot_ablation(df, f)
     return df
 
 # %% ../nbs/07_ablate.ipynb #a009
-def _pm(s): # accuracies of one variant -> 'mean ± std' in %, with the number of diverged runs
-    div = f" ({s.isna().sum()} diverged)" if s.isna().any() else ''
-    s = s.dropna()
-    if not len(s): return 'all diverged' + div
-    return f"{100*s.mean():.2f}" + (f" ± {100*s.std():.2f}" if len(s) > 1 else '') + div
+def _pm(s): # one variant's accuracies -> 'mean ± std' in %, and how many diverged (NaN)
+    n, pm = s.isna().sum(), f"{100*s.mean():.2f} ± {100*s.std():.2f}".removesuffix(' ± nan')
+    return (pm if n < len(s) else 'all diverged') + (f" ({n} diverged)" if n else '')
 
-# %% ../nbs/07_ablate.ipynb #a009-1
-def _variant_row(name:str, g, d)->list: # a row of `ablation_table`: a variant's runs `g`, the default's `d`
-    gain, a, b = g.test_accuracy.mean() - d.test_accuracy.mean(), g.test_accuracy, d.test_accuracy
-    spread = math.sqrt(a.var() + b.var()) if len(a) > 1 and len(b) > 1 else math.nan
-    beyond = 'n/a' if name == 'default' or math.isnan(spread) else 'yes' if gain > spread else 'no'
-    tta_gain = g.test_accuracy_tta.mean() - d.test_accuracy_tta.mean()
-    return [a.mean(), name, len(g), _pm(a), f"{100*gain:+.2f}", _pm(g.test_accuracy_tta), f"{100*tta_gain:+.2f}",
-            beyond, f"{g.train_seconds.mean():.0f}", f"{g.lr_max.mean():.2e}"]
-
-_table_header = ['variant', 'runs', 'test accuracy, %', 'Δ default', 'with flip TTA, %', 'Δ default',
-                 'gain beyond spread', 'training s', 'lr_max']
+_header = 'runs|test accuracy, %|Δ default|with flip TTA, %|Δ default|gain beyond spread|training s|lr_max'.split('|')
 
 # %% ../nbs/07_ablate.ipynb #a009t
 def ablation_table(df)->str: # rows as `ablate` returns them
-    "Markdown table of each variant's test accuracy over seeds and its gain over 'default', best first."
+    "Markdown table of each variant's test accuracy over seeds and its gain over 'default'."
     import pandas as pd
-    d = df[df.variant == 'default']
-    t = pd.DataFrame([_variant_row(n, g, d) for n,g in df.groupby('variant', sort=False)])
-    t = t.sort_values(0, ascending=False, kind='stable').drop(columns=0)
-    return t.to_markdown(index=False, headers=_table_header, disable_numparse=True, colalign=['left']+['right']*8)
+    g = df.groupby('variant', sort=False)
+    m, v = g.mean(), g.test_accuracy.var()   # of the runs that did not diverge
+    # the spread of the difference of two single runs: NaN ('n/a') for the default, and under 2 runs
+    gain, spread = 100*(m - m.loc['default']), 100*(v + v['default']).mask(v.index == 'default')**.5
+    beyond = (gain.test_accuracy > spread).map({True: 'yes', False: 'no'}).where(spread.notna(), 'n/a')
+    t = pd.concat([g.size(), g.test_accuracy.agg(_pm), gain.test_accuracy, g.test_accuracy_tta.agg(_pm),
+                   gain.test_accuracy_tta, beyond, m.train_seconds, m.lr_max], axis=1, keys=_header)
+    # best first; the numbers formatted by column, of which the first is the variant
+    return t.loc[m.test_accuracy.sort_values(ascending=False, kind='stable').index].to_markdown(
+        floatfmt=['', '', '.2f', '+.2f', '.2f', '+.2f', '', '.0f', '.2e'], colalign=['left']+['right']*8)
 
 # %% ../nbs/07_ablate.ipynb #a009p
-def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: save the figure as PNG
+def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: save it as a PNG
     "Bars of each variant's mean test accuracy ± one standard deviation, and flip TTA as dots."
-    import matplotlib.pyplot as plt
-    g = df.groupby('variant', sort=False)[['test_accuracy', 'test_accuracy_tta']].agg(['mean', 'std'])
-    g, n = g.sort_values(('test_accuracy', 'mean')), df.groupby('variant').size()
-    fig, ax = plt.subplots(figsize=(7, 0.45*len(g) + 1.2))
-    ax.barh(g.index, 100*g.test_accuracy['mean'], xerr=100*g.test_accuracy['std'].fillna(0), capsize=3,
-            color=['tab:orange' if n == 'default' else 'tab:blue' for n in g.index], label='accuracy ± std')
-    ax.plot(100*g.test_accuracy_tta['mean'], g.index, 'k.', label='with flip TTA')
-    lo, hi = 100*g.test_accuracy['mean'].min(), 100*g.test_accuracy_tta['mean'].max()
-    if not math.isnan(lo): ax.set_xlim(max(0, min(lo, hi) - 5), min(100, hi + 2))   # NaN: all diverged
-    ax.set_xlabel(f"test accuracy, %: mean ± std over each variant's runs ({n.min()} to {n.max()} seeds)")
+    from matplotlib.figure import Figure
+    g = df.groupby('variant', sort=False)
+    acc, tta = 100*g.test_accuracy.agg(['mean', 'std']).sort_values('mean'), 100*g.test_accuracy_tta.mean()
+    ax = Figure(figsize=(7, 0.45*len(acc) + 1.2)).subplots()
+    ax.barh(acc.index, acc['mean'], xerr=acc['std'].fillna(0), capsize=3, label='accuracy ± std',
+            color=['tab:orange' if v == 'default' else 'tab:blue' for v in acc.index])
+    ax.plot(tta, tta.index, 'k.', label='with flip TTA')
+    # (0, 100) if every run diverged: Python's `max` and `min` keep their first argument over a NaN
+    ax.set(xlim=(max(0, min(acc['mean'].min(), tta.max()) - 5), min(100, tta.max() + 2)),
+           xlabel=f"test accuracy, %: mean ± std over {g.size().min()} to {g.size().max()} seeds")
     ax.legend(loc='lower left', bbox_to_anchor=(1.01, 0), frameon=False)
-    if fn:
-        with atomic_path(Path(fn)) as tmp: fig.savefig(tmp, dpi=100, bbox_inches='tight', format='png')
-        plt.close(fig)
-    return fig
+    if fn: ax.figure.savefig(fn, dpi=100, bbox_inches='tight', format='png')
+    return ax.figure

@@ -1,4 +1,4 @@
-"""How the library fails and writes: one error boundary for the console scripts, and files written whole or not at all.
+"""Errors on one line for the console scripts, and files written whole or not at all.
 
 Docs: https://resnet-fastai.github.io/resnet_fastai/core.html.md"""
 
@@ -18,13 +18,13 @@ expected_errors = (ValueError, OSError, FloatingPointError)  # what `cli_errors`
 # %% ../nbs/00_core.ipynb #k005
 def cli_errors(f):
     "Wrap console script `f`: an `expected_errors` exception becomes the line `prog: message`."
-    prog, opts = f.__name__.replace('_', '-'), set(inspect.signature(f).parameters)
+    prog, params = f.__name__.replace('_', '-'), inspect.signature(f).parameters
+    as_option = lambda m: '--' + m[0].replace('_', '-') if m[0] in params else m[0]
     def _f(*args, **kwargs):
         try: return f(*args, **kwargs)
         except KeyboardInterrupt: print(f"{prog}: interrupted", file=sys.stderr); sys.exit(130)
         except (() if os.environ.get('RESNET_FASTAI_TRACEBACK') else expected_errors) as e:
-            msg = ' '.join(str(e).split())   # on one line, with the parameters' names as options
-            for o in opts: msg = re.sub(rf'(?<![\w./-]){o}\b' if '_' in o else f'^{o}(?=:)', '--'+o.replace('_', '-'), msg)
+            msg = re.sub(r'^\w+(?=:)|(?<![\w./-])\w+_\w+', as_option, ' '.join(str(e).split()))
             raise CliError(f"{prog}: {msg}") from None  # `call_parse` prints it, exits with 1
     return functools.update_wrapper(_f, f)
 
@@ -37,38 +37,35 @@ def atomic_path(fn:str|Path, # the file to write
     try: yield tmp; os.replace(tmp, fn)
     except OSError as e:
         if e.errno != errno.ENOSPC: raise
-        raise OSError(errno.ENOSPC, f"{fn.parent}: no space left on the device to write {fn.name}"
-            f"{f'; the run needs {need} there' if need else ''}. Free some space or choose another folder") from e
+        raise OSError(e.errno, f"{fn.parent}: no space left for {fn.name}; free {need or 'some space'}") from e
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #k015
 def write_json(fn:str|Path, # the file to write
     obj,                    # JSON-serialisable: dicts, lists, str, int, finite floats, bool, None
     need:str|None=None):    # passed to `atomic_path`
-    "Write `obj` to `fn` as indented, strict JSON, whole or not at all; return `Path(fn)`."
+    "Write `obj` to `fn` as indented, strict JSON, whole or not at all."
     with atomic_path(fn, need) as tmp: tmp.write_text(json.dumps(obj, indent=2, allow_nan=False))
-    return Path(fn)
 
 # %% ../nbs/00_core.ipynb #k018
 def check_writable(fn:str|Path, # the file to be written
     name:str='out'):            # the parameter that gave it, named in the message
     "`Path(fn)`, if it can be written: not a folder, in a folder that exists and is writable."
     fn = Path(fn); d = fn.parent
-    why = ('is a folder' if fn.is_dir() else f'its folder {d} does not exist' if not d.is_dir() else
-           f'its folder {d} is not writable' if not os.access(d, os.W_OK) else None)
-    if why: raise ValueError(f"{name}: cannot write {fn}: {why}. Give another path")
-    return fn
+    if d.is_dir() and os.access(d, os.W_OK) and not fn.is_dir(): return fn
+    why = 'is a folder' if fn.is_dir() else f"its folder {d} {'is not writable' if d.is_dir() else 'does not exist'}"
+    raise ValueError(f"{name}: cannot write {fn}: {why}. Give another path")
+
+# %% ../nbs/00_core.ipynb #k020a
+def _error_row(what, exc, f, md_escapes=str.maketrans({'|': r'\|', '<': '&lt;', '*': r'\*'})):
+    try: f()
+    except exc as e:
+        msg = re.sub(r"(?<![\w.…])/(?:[^\s/:'\"<>*|]+/)+", '…/', ' '.join(str(e).split()))
+        return f"| {what} | `{type(e).__name__}`: {msg.translate(md_escapes)} |"
+    raise AssertionError(f"{what}: raised no {exc.__name__}")
 
 # %% ../nbs/00_core.ipynb #k021
 def error_table(cases:list): # (input, exception type, function of no arguments that raises it)
     "IPython `Markdown` table of the error each case raises (folders: `…/`), or `AssertionError`."
     from IPython.display import Markdown
-    rows = ['| input | error |', '|---|---|']
-    for what, exc, f in cases:
-        try: f()
-        except exc as e:
-            msg = re.sub(r"(?<![\w.…])/(?:[^\s/:'\"<>*|]+/)+", '…/', ' '.join(str(e).split()))
-            for c, esc in ('|', '\\|'), ('<', '&lt;'), ('*', '\\*'): msg = msg.replace(c, esc)
-            rows.append(f"| {what} | `{type(e).__name__}`: {msg} |"); continue
-        raise AssertionError(f"{what}: raised no {exc.__name__}")
-    return Markdown('\n'.join(rows))
+    return Markdown('\n'.join(['| input | error |', '|---|---|', *(_error_row(*c) for c in cases)]))

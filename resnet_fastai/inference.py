@@ -8,9 +8,9 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/inference.html.md"""
 __all__ = ['cifar10_classes', 'save_weights', 'load_model', 'predict', 'weights_learner', 'evaluate']
 
 # %% ../nbs/04_inference.ipynb #c002
-import json, math, pickle, numpy as np, safetensors.torch, torch
+import json, pickle, numpy as np, safetensors.torch, torch
 from fastai.vision.all import (CrossEntropyLossFlat, DataLoaders, Datasets, Image, IntToFloatTensor,
-    Learner, Normalize, Path, PILImage, accuracy, cifar_stats, ifnone, one_param)
+    Learner, Normalize, Path, PILImage, accuracy, cifar_stats, delegates, ifnone, one_param)
 from . import __version__
 from .core import atomic_path
 from .model import CustomResNet, Residual
@@ -22,51 +22,39 @@ from .learner import custom_resnet_learner, flip_tta
 cifar10_classes = 'airplane automobile bird cat deer dog frog horse ship truck'.split()
 
 def save_weights(model:torch.nn.Module, # a `CustomResNet`
-    fn:str|Path,             # file to write, e.g. run/model.safetensors
-    vocab:list,              # class names in the order of the model's outputs, e.g. `dls.vocab`
-    stats:tuple=cifar_stats): # (mean, std) per RGB channel of the training's `Normalize`
-    "Save `model`'s weights with safetensors, and `vocab`, `stats` and the architecture."
-    meta = dict(classes=[str(v) for v in vocab], stats=[[float(v) for v in s] for s in stats],
-                residual=any(isinstance(m, Residual) for m in model.modules()))
-    meta = {**{k: json.dumps(v) for k,v in meta.items()}, 'resnet_fastai': __version__}
-    sd = {k: v.cpu().contiguous() for k,v in model.state_dict().items()}  # also from channels_last
-    with atomic_path(Path(fn)) as tmp: safetensors.torch.save_file(sd, tmp, metadata=meta)
+    fn:str|Path, # file to write, e.g. run/model.safetensors
+    vocab:list): # class names in the order of the model's outputs, e.g. `dls.vocab`
+    "Save `model`'s weights with safetensors, with `vocab` and the architecture in the header."
+    meta = dict(classes=json.dumps(list(map(str, vocab))), resnet_fastai=__version__,
+                residual=json.dumps(any(isinstance(m, Residual) for m in model.modules())))
+    with atomic_path(fn) as f: safetensors.torch.save_model(model, f, meta, force_contiguous=True)
 
 # %% ../nbs/04_inference.ipynb #c005d
 def load_model(weights:str|Path, # a model.safetensors from `save_weights`, or a `state_dict` .pth
-    n_out:int|None=None,  # classes the weights must have; `None`: as many as they have
-)->CustomResNet:          # eval mode, CPU, with `.vocab`, `.classes_named`, `.stats`, `.residual`
-    "`CustomResNet` with the weights in `weights`, and the classes and statistics saved with them."
-    fn = Path(weights)
-    if fn.is_dir(): raise FileNotFoundError(f"{fn}: a folder, not a weights file")
-    if not fn.is_file(): raise FileNotFoundError(f"{fn}: no such weights file")
-    try:
-        if fn.suffix != '.safetensors': sd, meta = torch.load(fn, 'cpu', weights_only=True), {}
-        else: sd, meta = safetensors.torch.load_file(fn), safetensors.safe_open(fn, 'pt').metadata() or {}
-    except pickle.UnpicklingError as e:  # from torch.load(weights_only=True)
-        raise ValueError(f"{fn}: has pickled objects, which can run code. Use save_weights") from e
-    except Exception as e: raise ValueError(f"{fn}: unreadable ({type(e).__name__}: {e}). Copy it again") from e
+    n_out:int|None=None): # classes the weights must have; `None`: as many as they have
+    "Eval-mode `CustomResNet` on the CPU with the weights, classes and architecture in `weights`."
+    if not (fn := Path(weights)).is_file(): raise FileNotFoundError(f"{fn}: no such weights file")
+    try: sd, meta = ((torch.load(fn, 'cpu', weights_only=True), {}) if fn.suffix != '.safetensors'
+                     else (safetensors.torch.load_file(fn), safetensors.safe_open(fn, 'pt').metadata() or {}))
+    except pickle.UnpicklingError: raise ValueError(f"{fn}: has pickled objects that can run code")
+    except Exception as e: raise ValueError(f"{fn}: unreadable ({e!r}); copy it again") from e
     if not isinstance(sd, dict): raise ValueError(f"{fn}: a {type(sd).__name__}, not a state_dict")
-    names, residual, stats = (json.loads(meta.get(k, 'null')) for k in ('classes', 'residual', 'stats'))
     # a .pth names no classes, and has the residual blocks
-    n_out, residual = n_out or len(names or sd.get('fc.bias', range(10))), residual is not False
-    model = CustomResNet(n_out, residual=residual)
+    names, residual = json.loads(meta.get('classes', 'null')), meta.get('residual') != 'false'
+    model = CustomResNet(n_out := n_out or len(names or sd.get('fc.bias', range(10))), residual)
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise ValueError(f"{fn}: not a CustomResNet({n_out}): {e}") from e
-    if bad := [k for k,v in sd.items() if v.is_floating_point() and not v.isfinite().all()]:
-        raise ValueError(f"{fn}: {len(bad)} tensors hold NaN or inf (first: {bad[0]}). Use a run that did not diverge")
+    if n := sum(not v.isfinite().all() for v in sd.values()): raise ValueError(f"{fn}: NaN or inf in {n} tensors")
     model.vocab = names or (cifar10_classes if n_out == 10 else [str(i) for i in range(n_out)])
-    model.classes_named, model.residual, model.stats = bool(names), residual, tuple(stats or cifar_stats)
+    model.classes_named, model.residual, model.stats = bool(names), residual, cifar_stats
     return model.eval()
 
 # %% ../nbs/04_inference.ipynb #c010
-def _rgb32(o)->np.ndarray: # a file, PIL image or uint8 H×W(×3) array, as a 32×32 RGB training image
+def _rgb32(o): # a file, PIL image or uint8 H×W(×3) array -> the 32×32 RGB array training reads
     if isinstance(o, (str, Path)): return np.asarray(open_image(o))
     if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3)):
         raise ValueError(f"arrays must be uint8 H×W×3 or H×W, got {o.dtype} of shape {o.shape}")
-    if not isinstance(o, (np.ndarray, Image.Image)):
-        raise TypeError(f"images must be files, PIL images or uint8 arrays, not {type(o).__name__}")
-    # as `open_image` converts and resizes a file
+    if not isinstance(o, (np.ndarray, Image.Image)): raise TypeError(f"{type(o).__name__}: not a file, image or array")
     return np.asarray(_square(_rgb8(PILImage.create(o), 'an image given in memory'), 32))
 
 # %% ../nbs/04_inference.ipynb #c011
@@ -74,43 +62,33 @@ def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
     images:list,          # file paths, PIL images or uint8 numpy arrays, of any size
     vocab:list|None=None, # class names of the outputs; `None`: `model.vocab`, else CIFAR-10's
     bs:int=256,           # images per forward pass
-    tta:bool=False,       # flip TTA (`flip_tta`): mean softmax of each image and its mirror image
-)->tuple:                 # (predicted class names, [n, len(vocab)] softmax probabilities)
-    "Class names and softmax probabilities that `model` gives `images`, prepared as in training."
-    vocab = ifnone(vocab, getattr(model, 'vocab', cifar10_classes))
+    tta:bool=False):      # flip TTA (`flip_tta`): mean softmax of each image and its mirror image
+    "Class names and [n, c] probabilities that `model` gives `images`, prepared as in training."
     tfms = [IntToFloatTensor(), Normalize.from_stats(*getattr(model, 'stats', cifar_stats))]
     dl = ImageArrayDL(Datasets(map(_rgb32, images)), bs, after_batch=tfms, device=one_param(model).device)
-    learn = Learner(DataLoaders(dl, dl), model, CrossEntropyLossFlat())
-    with learn.no_bar(): probs = (flip_tta(learn, dl) if tta else learn.get_preds(dl=dl))[0]
-    if not probs.isfinite().all(): raise ValueError("the model outputs NaN or inf. Use a run that did not diverge")
-    return [vocab[i] for i in probs.argmax(1)], probs
+    learn = Learner(DataLoaders(dl, dl), model, CrossEntropyLossFlat())   # `dl` validates
+    with learn.no_bar(): probs = (flip_tta(learn) if tta else learn.get_preds())[0]
+    if probs.isnan().any(): raise ValueError("model outputs NaN; use a run that did not diverge")
+    return [ifnone(vocab, getattr(model, 'vocab', cifar10_classes))[i] for i in probs.argmax(1)], probs
 
 # %% ../nbs/04_inference.ipynb #e001
 def weights_learner(weights:str|Path, # for `load_model`: weights trained on the classes of `dls`
     dls:DataLoaders,  # the data, e.g. `cifar10_dls(...)`
-    **kwargs,         # passed to `custom_resnet_learner`, e.g. `path`, `model_dir`
-)->Learner:
+    **kwargs):        # passed to `custom_resnet_learner`, e.g. `path`, `model_dir`
     "`custom_resnet_learner` of `dls` holding the weights in `weights`."
-    model = load_model(weights, dls.c)
-    if model.classes_named and list(model.vocab) != list(dls.vocab): raise ValueError(
-        f"{weights}: trained on the classes {', '.join(model.vocab)}; the data has {', '.join(dls.vocab)}. "
-        "Give the data they were trained on")
+    if (model := load_model(weights, dls.c)).classes_named and model.vocab != list(dls.vocab):
+        raise ValueError(f"{weights}: trained on other classes: {', '.join(model.vocab)}")
     learn = custom_resnet_learner(dls, residual=model.residual, **kwargs)
     learn.model.load_state_dict(model.state_dict()); return learn
 
 # %% ../nbs/04_inference.ipynb #e005
+@delegates(cifar10_dls, but=['source', 'aug', 'cache'])
 def evaluate(weights:str|Path, # model.safetensors written by `train_run` (or a `state_dict` .pth)
     data:str|Path|None=None,  # CIFAR-10, as `cifar10_dls` takes it; `None`: fastai's download
-    bs:int=512,               # batch size
-    subset:int|None=None,     # test on this subset's `subset//5` test images; `None`: all 10,000
-    seed:int=42,              # seed of the subset
-    num_workers:int|None=None,# `DataLoader` workers
-)->dict:                      # test_loss, test_accuracy, test_accuracy_tta, n_test, weights, data
+    **kwargs)->dict:          # test_loss, test_accuracy, test_accuracy_tta, n_test, weights, data
     "Loss, accuracy and flip-TTA accuracy of the weights in `weights` on the test set."
-    dls = cifar10_dls(data, bs=bs, subset=subset, seed=seed, num_workers=num_workers)
-    learn = weights_learner(weights, dls)
-    with learn.no_bar(): (loss, acc), tta = learn.validate(), accuracy(*flip_tta(learn))
-    if not math.isfinite(loss): raise ValueError(f"{weights}: test loss {loss}. Use a run that did not diverge")
-    data = str(Path(data).resolve()) if data is not None else 'untar_data(URLs.CIFAR)'
-    return dict(test_loss=loss, test_accuracy=acc, test_accuracy_tta=float(tta),
-                n_test=len(dls.valid_ds), weights=str(Path(weights).resolve()), data=data)
+    learn = weights_learner(weights, cifar10_dls(data, **kwargs))
+    with learn.no_bar(): (loss, acc), tta = learn.validate(), float(accuracy(*flip_tta(learn)))
+    if not np.isfinite(loss): raise ValueError(f"{weights}: test loss {loss}; the run diverged")
+    return dict(test_loss=loss, test_accuracy=acc, test_accuracy_tta=tta, n_test=learn.dls.valid.n,
+                weights=str(Path(weights).resolve()), data=data and str(Path(data).resolve()))

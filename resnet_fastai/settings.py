@@ -8,18 +8,15 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/settings.html.md"""
 __all__ = ['lr_suggestions', 'aug_steps', 'optimisers', 'fraction', 'RunSettings', 'run_record', 'with_settings']
 
 # %% ../nbs/04a_settings.ipynb #s002
-import math
+import contextlib, fractions, math, os
 from dataclasses import dataclass, field, fields
-from fractions import Fraction
-from pathlib import Path
 from fastcore.meta import delegates
 
 # %% ../nbs/04a_settings.ipynb #s005
-class fraction(Fraction):
+class fraction(fractions.Fraction):
     "A `Fraction` from '5/24', '0.25' or 0.25 that raises `ValueError`, which argparse reports."
-    def __new__(cls, *args):
-        if len(args) == 1 and isinstance(args[0], float): args = Fraction(args[0]).limit_denominator(10**6),
-        try: return super().__new__(cls, *args)
+    def __new__(cls, n=0, *d):   # the closest fraction whose denominator is at most a million
+        try: return super().__new__(cls, fractions.Fraction(n, *d).limit_denominator(10**6))
         except ZeroDivisionError as e: raise ValueError(str(e)) from None
     def __repr__(self): return str(self)
 
@@ -29,18 +26,21 @@ aug_steps = ('crop', 'flip', 'cutout')           # the steps of `cifar_aug`, in 
 optimisers = ('adam', 'sgd')                     # `adamw` and `sgd` of the learner page
 
 # %% ../nbs/04a_settings.ipynb #s009b
-_checks = dict(  # each setting's test and what the message says it needs
-    epochs=(lambda v: v >= 1, "need 1 or more"),
-    bs=(lambda v: v >= 1, "need a batch size of 1 or more"),
-    pct_start=(lambda v: 0 < v < 1, "need a fraction between 0 and 1, such as 5/24"),
-    suggestion=(lambda v: v in lr_suggestions, f"need one of {', '.join(lr_suggestions)}"),
-    wd=(lambda v: v is None or 0 <= v < math.inf, "need a finite weight decay >= 0"),
-    label_smoothing=(lambda v: 0 <= v < 1, "need 0 <= label_smoothing < 1"),
-    opt=(lambda v: v in optimisers, f"need one of {', '.join(optimisers)}"),
-    aug=(lambda v: set(v.replace(' ', '').split(',')) <= {*aug_steps, ''},
-         f"need steps among {','.join(aug_steps)}, comma-separated, or '' for none"),
-    precision=(lambda v: v in (None, 'fp32', 'bf16'), "need fp32 or bf16 (a GPU only)"),
-    num_workers=(lambda v: v is None or v >= 0, "need 0 (load in the main process) or more"),
+_checks = dict(  # setting: (test of the settings `s`, what it needs), checked in this order
+    epochs=(lambda s: s.epochs >= 1, "need 1 or more"),
+    bs=(lambda s: s.bs >= 1, "need a batch size of 1 or more"),
+    pct_start=(lambda s: isinstance(s.pct_start, fraction) and 0 < s.pct_start < 1, "need a fraction between 0 and 1"),
+    suggestion=(lambda s: s.suggestion in lr_suggestions, f"need one of {', '.join(lr_suggestions)}"),
+    wd=(lambda s: 0 <= (s.wd or 0) < math.inf, "need a finite weight decay >= 0"),
+    label_smoothing=(lambda s: 0 <= s.label_smoothing < 1, "need 0 <= label_smoothing < 1"),
+    opt=(lambda s: s.opt in optimisers, f"need one of {', '.join(optimisers)}"),
+    aug=(lambda s: {*s.aug.replace(' ', '').split(',')} <= {*aug_steps, ''}, f"need steps among {','.join(aug_steps)}"),
+    precision=(lambda s: s.precision in (None, 'fp32', 'bf16'), "need fp32 or bf16 (a GPU only)"),
+    num_workers=(lambda s: (s.num_workers or 0) >= 0, "need 0 (load in the main process) or more"),
+    lr_max=(lambda s: (s.lr_min is None) == (s.lr_max is None), "give both lr_min and lr_max"),
+    lr_min=(lambda s: s.lr_min is None or 0 < s.lr_min < s.lr_max < math.inf, "need 0 < lr_min < lr_max < inf"),
+    num_it=(lambda s: s.lr_min is not None or s.num_it >= 10, "need 10 or more for the range test"),
+    resume=(lambda s: not (s.resume and s.overwrite), "resume or overwrite the run, not both"),
 )
 
 # %% ../nbs/04a_settings.ipynb #s010
@@ -71,26 +71,15 @@ class RunSettings:
     overwrite:bool=field(default=False, compare=False)  # replace a previous run in `out`
 
     def __post_init__(self):
-        try: self.pct_start = fraction(self.pct_start)
-        except (ValueError, TypeError): raise ValueError(f"pct_start: need a fraction, such as 5/24 or 0.25, "
-                                                         f"got {self.pct_start!r}") from None
-        if self.data is not None: self.data = str(Path(self.data).expanduser().resolve())
+        with contextlib.suppress(ValueError, TypeError): self.pct_start = fraction(self.pct_start)
+        if self.data is not None: self.data = os.path.realpath(os.path.expanduser(self.data))
         for k, (ok, need) in _checks.items():
-            if not ok(getattr(self, k)): raise ValueError(f"{k}: {need}, got {getattr(self, k)!r}")
-        if (self.lr_min is None) != (self.lr_max is None):
-            raise ValueError("lr_min: give both lr_min and lr_max (no range test), or neither")
-        if self.lr_min is not None and not 0 < self.lr_min < self.lr_max < math.inf:
-            raise ValueError(f"lr_min: need 0 < lr_min < lr_max < inf, got {self.lr_min}, {self.lr_max}")
-        if self.lr_min is None and self.num_it < 10: raise ValueError(f"num_it: need 10 or more for the range "
-            f"test (fastai's suggestions drop the curve's first tenth and last 5 points), got {self.num_it}")
-        if self.resume and self.overwrite:
-            raise ValueError("resume: resume continues the run in out, overwrite replaces it: give one of them")
+            if not ok(self): raise ValueError(f"{k}: {need}, got {getattr(self, k)!r}")
 
 # %% ../nbs/04a_settings.ipynb #s014a
 def run_record(s:RunSettings)->dict: # JSON-ready: `pct_start` as text, such as '5/24'
     "The settings that define the run `s`, without where and how it runs, as `run.json` holds them."
-    return {f.name: str(v) if f.name == 'pct_start' else v
-            for f in fields(s) if f.compare for v in [getattr(s, f.name)]}
+    return {f.name: getattr(s, f.name) for f in fields(s) if f.compare} | dict(pct_start=str(s.pct_start))
 
 # %% ../nbs/04a_settings.ipynb #s015b
 def with_settings(but:list=()): # settings to leave out of the signature

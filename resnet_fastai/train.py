@@ -8,15 +8,14 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/train.html.md"""
 __all__ = ['RunCheckpoint', 'StopOnNaN', 'RunFolder', 'train_run', 'report_run']
 
 # %% ../nbs/05_train.ipynb #c002
-import errno, fcntl, json, os, platform, shutil, sys, time
+import fcntl, json, os, platform, shutil, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
-from pathlib import Path
 import albumentations, fastai, numpy as np, pandas as pd, torch
 from torch.utils._pytree import tree_map
-from fastai.vision.all import (Callback, CancelFitException, L, Learner, ProgressCallback, accuracy,
-                               TerminateOnNaNCallback, default_device, ifnone, noop, set_seed)
+from fastai.vision.all import (Callback, CancelFitException, L, Learner, Path, ProgressCallback,
+    TerminateOnNaNCallback, accuracy, ifnone, noop, set_seed, store_attr)
 from .settings import RunSettings, run_record, with_settings
 from .core import atomic_path, write_json
 from .data import cifar10_dls, cifar_aug
@@ -32,30 +31,24 @@ def _snapshot(o): # a host copy of `o` that `torch.load(weights_only=True)` read
 # %% ../nbs/05_train.ipynb #c006
 class RunCheckpoint(RunRecorder):
     "A `RunRecorder` that saves the model, optimiser and records to checkpoint.pth each epoch."
-    def __init__(self,
-        out:Path,      # run folder
-        need:str=None, # the run's disk space, for the message on a full disk (`atomic_path`)
-        on_epoch=None, # called with each new epoch row, e.g. to log it
-        **kwargs,      # `RunRecorder`'s `history` and `iterations`, when resuming
-    ): super().__init__(**kwargs); self.out,self.need,self.on_epoch,self.saving = Path(out),need,on_epoch,None
+    def __init__(self, out:Path, need:str=None, on_epoch=None, **kwargs):
+        super().__init__(**kwargs); store_attr(); self.saving = None
 
     def before_fit(self): self.writer = ThreadPoolExecutor(1, thread_name_prefix='RunCheckpoint')
     def after_epoch(self):
-        n = len(self.history)
-        super().after_epoch()
+        n = len(self.history); super().after_epoch()
         if len(self.history) == n: return  # an epoch skipped by `start_epoch`
         self._wait()
         ck = _snapshot(dict(model=self.model.state_dict(), opt=self.opt.state_dict()))
         self.history[-1]['seconds'] = time.perf_counter() - self.t0   # with the main thread's part
-        ck.update(epoch=self.epoch, history=[*self.history], iterations=[*self.iterations])
+        ck |= _snapshot(dict(epoch=self.epoch, history=self.history, iterations=self.iterations))
         self.saving = self.writer.submit(self._write, ck)
         if self.on_epoch: self.on_epoch(self.history[-1])
     def after_fit(self):
-        try: self._wait()
-        finally: self.writer.shutdown()
+        with self.writer: self._wait()   # then shut the writer down
 
     def _wait(self): # the write under way, if any: finished, or its error raised
-        if self.saving: self.saving, saving = None, self.saving; saving.result()
+        if saving := self.saving: self.saving = None; saving.result()
     def _write(self, ck:dict): # checkpoint.pth, then history.csv and iterations.csv, each whole
         with atomic_path(self.out/'checkpoint.pth', self.need) as tmp: torch.save(ck, tmp)
         for n in 'history', 'iterations':
@@ -66,15 +59,13 @@ class StopOnNaN(Callback):
     "Cancel the fit after a training phase whose loss became NaN or infinite, reading it once."
     order = TerminateOnNaNCallback.order
     def __init__(self): super().__init__()   # no parameters: `show_doc` lists no event hooks
-    def before_train(self): self.finite,self.losses,self.lrs = [],[],[]
-    def after_batch(self):   # all kept on the device: no host sync
-        if not self.training: return
-        loss, lr = self.loss.detach(), self.opt.hypers[-1]['lr']
-        self.finite.append(loss.isfinite().all()); self.losses.append(loss); self.lrs.append(lr)
-    def after_train(self):
-        if not self.finite or bool(torch.stack(self.finite).all()): return  # one host sync an epoch
-        i = int((~torch.stack(self.finite)).nonzero()[0])
-        self.learn.diverged = (float(self.losses[i]), self.epoch, i, self.lrs[i])
+    def before_train(self): self.steps = []   # (loss on the device, learning rate) of each batch
+    def after_batch(self):
+        if self.training: self.steps.append((self.loss.detach(), self.opt.hypers[-1]['lr']))
+    def after_train(self):   # one host sync an epoch
+        if not self.steps or (ok := torch.stack([l for l,_ in self.steps]).isfinite()).all(): return
+        i = int((~ok).nonzero()[0]); (loss, lr), e = self.steps[i], self.epoch+1
+        self.learn.diverged = f"loss {float(loss)} at epoch {e}, batch {i+1}, learning rate {lr:.3g}"
         raise CancelFitException()
 
 # %% ../nbs/05_train.ipynb #f002
@@ -84,8 +75,7 @@ def _differ(given:dict, run:RunSettings)->list: # 'name=value (the run's: value)
 
 def _lock(f, p:Path): # take the POSIX lock of `f` and sign it; forked workers do not hold it
     try: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno not in (errno.EAGAIN, errno.EACCES): raise
+    except (BlockingIOError, PermissionError):   # EAGAIN or EACCES: another process holds it
         held = f.seek(0) or f.read() or 'a running process'
         raise BlockingIOError(f"{p}: another run is using this folder ({held}). Wait, or use another out")
     f.truncate(0); f.write(f"pid {os.getpid()} on {platform.node()} since {time.ctime()}"); f.flush()
@@ -103,54 +93,45 @@ class RunFolder:
         "Create the folder and hold its lock; remove it if the block fails and leaves it empty."
         p, created = self.path, not self.path.exists()
         try: p.mkdir(parents=True, exist_ok=True); f = open(p/'.lock', 'a+')
-        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another out") from e
+        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another out")
         try:
             with f: _lock(f, p); yield self
         except BaseException:
-            if created and [o.name for o in p.iterdir()] == ['.lock']: shutil.rmtree(p, ignore_errors=True)
+            if created and [o.name for o in p.iterdir()] == ['.lock']: shutil.rmtree(p, True)
             raise
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
-        try: r = json.loads((self/'run.json').read_text())
-        except (OSError, ValueError) as e: raise ValueError(f"{self/'run.json'}: unreadable ({e!r})") from e
-        if 'settings' not in r: raise ValueError(f"{self/'run.json'}: a run of resnet_fastai 0.0.3 or older, "
-                                                 "which this version cannot resume, skip or report")
-        try: return RunSettings(**r['settings']), r
-        except (ValueError, TypeError) as e: raise ValueError(f"{self/'run.json'}: not a run's settings ({e})") from e
+        try: r = json.loads((self/'run.json').read_text()); return RunSettings(**r['settings']), r
+        except (OSError, ValueError, TypeError, KeyError) as e: raise ValueError(
+            f"{self/'run.json'}: not a run of this version of resnet_fastai ({e!r}). Use overwrite")
 
-    def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint), `None`s if new
-        "The run to do in the folder: a new one (see `clear`), or the killed one that `s.resume` continues."
+    def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint) to run with
+        "The run to do: a new one (see `clear`), or, if `s.resume`, the killed one, with its settings."
         done, ck, p = (self/'metrics.json').exists(), (self/'checkpoint.pth').exists(), self.path
-        why = "this run finished" if done else "no epoch completed"
-        if s.resume and not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
-        if s.resume: return self.resumed(s)
         old = 'metrics.json' if done else 'checkpoint.pth'
-        if (done or ck) and not s.overwrite:
+        if (done or ck) and not (s.resume or s.overwrite):
             raise FileExistsError(f"{p}: holds a previous run ({old}). Use resume or overwrite")
-        return s, None, None
+        if not s.resume: return s, None, None
+        why = "this run finished" if done else "no epoch completed"
+        if not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
+        run, rec = self.record()
+        if diff := _differ({k: v for k,v in vars(s).items() if v != getattr(RunSettings, k)}, run):
+            raise ValueError(f"{p}: resume keeps the run's settings; these differ: {'; '.join(diff)}."
+                             " Leave them out, or start a new run (overwrite, or another out)")
+        try: ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
+        except Exception as e: raise ValueError(f"{self/'checkpoint.pth'}: unreadable ({e!r}); "
+                                                "its completed epochs are lost. Use overwrite")
+        return replace(run, out=s.out, num_workers=s.num_workers, resume=True), rec, ck
 
     def clear(self): # remove the files of a previous run, once the new one has its data and learner
         for f in self.files: (self/f).unlink(missing_ok=True)
 
-    def resumed(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint)
-        "The killed run in the folder, with its own settings; `ValueError` if `s` sets others."
-        run, rec = self.record()
-        if diff := _differ({k: v for k,v in vars(s).items() if v != getattr(RunSettings, k)}, run):
-            raise ValueError(f"{self.path}: resume keeps the run's settings; these differ: {'; '.join(diff)}. "
-                             "Leave them out, or start a new run (overwrite, or another out)")
-        try: ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
-        except Exception as e:
-            n = len(pd.read_csv(self/'history.csv')) if (self/'history.csv').exists() else 'all'
-            raise ValueError(f"{self/'checkpoint.pth'}: unreadable ({type(e).__name__}: {e}); "
-                             f"the {n} completed epochs are lost. Use overwrite") from e
-        return replace(run, out=s.out, num_workers=s.num_workers, resume=True), rec, ck
-
     def finished(self, s:RunSettings)->dict|None: # metrics.json, or `None` if there is none
         "The metrics of the finished run in the folder; `ValueError` if its settings are not `s`."
         if not (self/'metrics.json').exists(): return None
-        if (run := self.record()[0]) != s: raise ValueError(f"{self.path}: holds a finished run "
-            f"with other settings: {'; '.join(_differ(vars(s), run))}. Use another out, or overwrite")
+        if (run := self.record()[0]) != s: raise ValueError(f"{self.path}: holds a finished run with "
+            f"other settings: {'; '.join(_differ(vars(s), run))}. Use another out, or overwrite")
         return json.loads((self/'metrics.json').read_text())
 
 # %% ../nbs/05_train.ipynb #c010
@@ -162,52 +143,43 @@ def _space(model)->str: # checkpoint.pth twice (weights, Adam's moments) while r
     return f"about {8*4*sum(p.numel() for p in model.parameters())/1e6:.0f} MB"
 
 # %% ../nbs/05_train.ipynb #t04
-def _learner(s:RunSettings, run:RunFolder, quiet:bool)->Learner:
-    "Seed everything, build the run's `DataLoaders` and `Learner`, and say what it trains."
-    det = s.reproducible or default_device().type != 'cuda'   # the CPU always is
-    set_seed(s.seed, reproducible=det)
-    if not det: torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, True
+def _learner(s:RunSettings, run:RunFolder, quiet:bool)->Learner: # seeded; says what it trains
+    set_seed(s.seed)   # cuDNN: deterministic, or its fastest algorithms; the CPU is always deterministic
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = s.reproducible, not s.reproducible
     aug = cifar_aug(seed=s.seed, steps=s.aug)
     dls = cifar10_dls(s.data, s.bs, s.subset, s.seed, s.num_workers, aug=aug)
     learn = custom_resnet_learner(dls, precision=s.precision, compile=s.compile, wd=s.wd, opt=s.opt,
         label_smoothing=s.label_smoothing, residual=s.residual, path=run.path, model_dir='.')
     if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
     learn.precision = 'bf16' if hasattr(learn, 'mixed_precision') else 'fp32'
-    print(f"{'resuming' if s.resume else 'training'} CustomResNet on {_device_name(dls.device)} "
-          f"({learn.precision}): {len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, "
-          f"{s.epochs} epochs, batch {s.bs}, seed {s.seed}", flush=True)
+    print(f"{'resuming' if s.resume else 'training'} on {_device_name(dls.device)} ({learn.precision}): "
+          f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, batch {s.bs}", flush=True)
     return learn
 
 # %% ../nbs/05_train.ipynb #t06
 def _range_test(learn:Learner, s:RunSettings, run:RunFolder)->dict: # run.json's record
-    "LRMIN and LRMAX from `find_lr_range`, unless `s` gives both; saved with `s` in run.json."
     t0, lrs, curve = time.perf_counter(), (s.lr_min, s.lr_max), None
     if s.lr_min is None:
         print(f"range test: fastai's lr_find, {s.num_it} iterations", flush=True)
-        with learn.no_mbar(): lrs = find_lr_range(learn, s.num_it, suggestion=s.suggestion)
-        curve = learn.lr_curve
+        with learn.no_mbar(): lrs, curve = find_lr_range(learn, s.num_it, suggestion=s.suggestion), learn.lr_curve
     rec = dict(settings=run_record(s), lr_min=lrs[0], lr_max=lrs[1], lr_find=curve,
                lr_find_seconds=time.perf_counter() - t0)
     write_json(run/'run.json', rec, _space(learn.model))
-    how = f"({s.num_it} iterations, {rec['lr_find_seconds']:.1f} s)" if curve else "(given)"
-    print(f"range test: lr_min {lrs[0]:.2e}, lr_max {lrs[1]:.2e} {how}", flush=True)
+    print(f"range test: lr_min {lrs[0]:.2e}, lr_max {lrs[1]:.2e} "
+          + (f"({rec['lr_find_seconds']:.1f} s)" if curve else "(given)"), flush=True)
     return rec
 
 # %% ../nbs/05_train.ipynb #t06-1
-def _restore(learn:Learner, ck:dict):
-    "Load the model's and the optimiser's state from checkpoint `ck`."
-    if 'param_groups' not in ck['opt']: raise ValueError(f"{learn.path/'checkpoint.pth'}: holds the "
-        "state of fastai's own optimiser, from resnet_fastai 0.0.2 or older. Start again with overwrite")
+def _restore(learn:Learner, ck:dict): # load the model's and optimiser's state of checkpoint `ck`
     fmt = torch.channels_last if hasattr(learn, 'channels_last') else torch.preserve_format
     learn.model.load_state_dict(ck['model'])
     learn.model.to(learn.dls.device, memory_format=fmt)   # where the fit puts it, the state too
     learn.create_opt(); learn.opt.load_state_dict(ck['opt'])
-    for p, st in learn.opt.opt.state.items():   # each moment in its parameter's layout (fused kernels)
+    for p, st in learn.opt.opt.state.items():   # each moment in its parameter's layout (fused)
         st.update({k: torch.empty_like(p).copy_(v) for k, v in st.items() if v.shape == p.shape})
 
 # %% ../nbs/05_train.ipynb #t08
 def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)->RunCheckpoint:
-    "`fit_one_cycle` from the epoch after checkpoint `ck`, if any, saving every epoch."
     line = lambda r: print(f"epoch {r['epoch']:>{len(str(s.epochs))}}/{s.epochs}  train loss "
         f"{r['train_loss']:.4f}  test loss {r['test_loss']:.4f}  accuracy {r['test_accuracy']:.4f}"
         f"  lr {r['lr']:.2e}  {r['seconds']:.1f} s", flush=True)
@@ -217,34 +189,31 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
                         cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
     h = cb.history
     kept = f"checkpoint.pth keeps epoch {h[-1]['epoch']}" if h else "no epoch completed"
-    if d := getattr(learn, 'diverged', None): raise FloatingPointError(f"training diverged: loss {d[0]} "
-        f"at epoch {d[1]+1}, batch {d[2]+1}, learning rate {d[3]:.3g}; {kept}. Try a lower lr_max")
+    if d := getattr(learn, 'diverged', None):
+        raise FloatingPointError(f"training diverged: {d}; {kept}. Try a lower lr_max")
     if len(h) < s.epochs:
         raise RuntimeError(f"training stopped after {len(h)} of {s.epochs} epochs; no weights saved")
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
-def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict:
-    "Save model.safetensors, learner.pkl and metrics.json to the run folder; the metrics."
-    out, need, dls, lrs = learn.path, _space(learn.model), learn.dls, (rec['lr_min'], rec['lr_max'])
+def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict: # the metrics, saved with the run
+    out, need, dls, last = learn.path, _space(learn.model), learn.dls, h[-1]
     save_weights(learn.model, out/'model.safetensors', dls.vocab)
     with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
     with learn.no_bar(), learn.no_logging(): tta = float(accuracy(*flip_tta(learn)))
     libs = {m.__name__: m.__version__ for m in (torch, fastai, albumentations)}
-    m = dict(test_accuracy=h[-1]['test_accuracy'], test_accuracy_tta=tta, test_loss=h[-1]['test_loss'],
-        lr_min=lrs[0], lr_max=lrs[1], schedule=one_cycle_kwargs(*lrs, s.pct_start), resumed=s.resume,
-        lr_find_seconds=rec['lr_find_seconds'], train_seconds=sum(r['seconds'] for r in h),
-        n_train=len(dls.train_ds), n_test=len(dls.valid_ds), wd=learn.opt.hypers[0]['wd'],
+    m = dict(rec, test_accuracy=last['test_accuracy'], test_accuracy_tta=tta, test_loss=last['test_loss'],
+        schedule=one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start), resumed=s.resume,
+        train_seconds=sum(r['seconds'] for r in h), n_train=len(dls.train_ds),
+        n_test=len(dls.valid_ds), wd=learn.opt.hypers[0]['wd'], precision=learn.precision,
         num_workers=dls.train.fake_l.num_workers, device=_device_name(dls.device),
-        precision=learn.precision, versions=dict(python=platform.python_version(), **libs),
-        settings=run_record(s), history=h, lr_find=rec['lr_find'])
+        versions=dict(python=platform.python_version(), **libs), history=h)
     write_json(out/'metrics.json', m, need)
     return m
 
 # %% ../nbs/05_train.ipynb #c011
 @with_settings()
-def train_run(
-    settings:RunSettings|None=None, # the run's settings; `None`: `RunSettings(**kwargs)`
+def train_run(settings:RunSettings|None=None, # the run's settings; `None`: `RunSettings(**kwargs)`
     cbs:list|None=None,      # more fastai callbacks for `Learner.fit_one_cycle`
     progress:bool|None=None, # progress bars; `None`: on a terminal, else a line per epoch (logs)
     report:bool=True,        # write the report (`write_report`)
@@ -253,8 +222,7 @@ def train_run(
 )->dict:                     # the run's metrics, as in `out`/metrics.json
     "Run the recipe: range test, then one cycle from LRMIN up to LRMAX and back; save it to `out`."
     s = replace(settings, **kwargs) if settings else RunSettings(**kwargs)
-    quiet = not ifnone(progress, sys.stdout.isatty())
-    run = RunFolder(s.out)
+    run, quiet = RunFolder(s.out), not ifnone(progress, sys.stdout.isatty())
     if skip_done and (m := run.finished(s)): return m
     with run.lock():
         s, rec, ck = run.start(s)
@@ -268,14 +236,14 @@ def train_run(
     return m
 
 # %% ../nbs/05_train.ipynb #r002
-def report_run(
-    run:str|Path,             # run folder written by `train_run`
+def report_run(run:str|Path,  # run folder written by `train_run`
     data:str|Path|None=None,  # data, if it has moved since the run; default: the run's
     num_workers:int|None=None,# `DataLoader` workers
 )->Path:                      # `run`/report.md
     "Rebuild the report of the run saved in `run` from its files."
     run = RunFolder(run)
-    if not (run/'metrics.json').exists(): raise FileNotFoundError(f"{run.path}: no metrics.json. Give a run")
+    if not (run/'metrics.json').exists():
+        raise FileNotFoundError(f"{run.path}: no metrics.json. Give the folder of a finished run")
     s = run.record()[0]
     dls = cifar10_dls(ifnone(data, s.data), s.bs, s.subset, s.seed, num_workers)
     learn = weights_learner(run/'model.safetensors', dls, path=run.path, model_dir='.')
