@@ -83,9 +83,10 @@ def _source(source, cache)->tuple:
         try: source = untar_data(URLs.CIFAR)
         except Exception as e:
             # remove them, folders with all they hold: this call made them
-            for p in new: shutil.rmtree(p, True) if p.is_dir() else p.unlink(missing_ok=True)
+            for p in new: shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
             raise ConnectionError(f"data: cannot download {URLs.CIFAR} ({e!r}); give a folder or .tgz/.tar") from e
     src, digest = Path(source).expanduser(), None
+    if not src.exists(): raise FileNotFoundError(f"{src}: no such file or folder; give CIFAR-10 as data")
     if not src.is_dir(): src, digest = _extract(src, Path(cache or fastai_path('data')))
     # down single sub-folders to the one holding both splits
     while {'train', 'test'} - (subs := _dirs(src)):

@@ -36,7 +36,7 @@ def load_model(weights:str|Path, # a model.safetensors from `save_weights`, or a
     if not (fn := Path(weights)).is_file(): raise FileNotFoundError(f"{fn}: no such weights file")
     try: sd, meta = ((torch.load(fn, 'cpu', weights_only=True), {}) if fn.suffix != '.safetensors'
                      else (safetensors.torch.load_file(fn), safetensors.safe_open(fn, 'pt').metadata() or {}))
-    except pickle.UnpicklingError: raise ValueError(f"{fn}: has pickled objects that can run code")
+    except pickle.UnpicklingError: raise ValueError(f"{fn}: has pickled objects that can run code; use save_weights")
     except Exception as e: raise ValueError(f"{fn}: unreadable ({e!r}); copy it again") from e
     if not isinstance(sd, dict): raise ValueError(f"{fn}: a {type(sd).__name__}, not a state_dict")
     # a .pth names no classes, and has the residual blocks
@@ -44,7 +44,8 @@ def load_model(weights:str|Path, # a model.safetensors from `save_weights`, or a
     model = CustomResNet(n_out := n_out or len(names or sd.get('fc.bias', range(10))), residual)
     try: model.load_state_dict(sd)
     except RuntimeError as e: raise ValueError(f"{fn}: not a CustomResNet({n_out}): {e}") from e
-    if n := sum(not v.isfinite().all() for v in sd.values()): raise ValueError(f"{fn}: NaN or inf in {n} tensors")
+    if n := sum(not v.isfinite().all() for v in sd.values()):
+        raise ValueError(f"{fn}: NaN or inf in {n} tensors; use a run that did not diverge")
     model.vocab = names or (cifar10_classes if n_out == 10 else [str(i) for i in range(n_out)])
     model.classes_named, model.residual, model.stats = bool(names), residual, cifar_stats
     return model.eval()
@@ -77,7 +78,7 @@ def weights_learner(weights:str|Path, # for `load_model`: weights trained on the
     **kwargs):        # passed to `custom_resnet_learner`, e.g. `path`, `model_dir`
     "`custom_resnet_learner` of `dls` holding the weights in `weights`."
     if (model := load_model(weights, dls.c)).classes_named and model.vocab != list(dls.vocab):
-        raise ValueError(f"{weights}: trained on other classes: {', '.join(model.vocab)}")
+        raise ValueError(f"{weights}: trained on other classes: {', '.join(model.vocab)}; give their data")
     learn = custom_resnet_learner(dls, residual=model.residual, **kwargs)
     learn.model.load_state_dict(model.state_dict()); return learn
 
@@ -91,4 +92,4 @@ def evaluate(weights:str|Path, # model.safetensors written by `train_run` (or a 
     with learn.no_bar(): (loss, acc), tta = learn.validate(), float(accuracy(*flip_tta(learn)))
     if not np.isfinite(loss): raise ValueError(f"{weights}: test loss {loss}; the run diverged")
     return dict(test_loss=loss, test_accuracy=acc, test_accuracy_tta=tta, n_test=learn.dls.valid.n,
-                weights=str(Path(weights).resolve()), data=data and str(Path(data).resolve()))
+                weights=str(Path(weights).resolve()), data=None if data is None else str(Path(data).resolve()))

@@ -10,8 +10,8 @@ __all__ = ['norm_bias_split', 'adamw', 'sgd', 'DeviceRecorder', 'custom_resnet_l
 
 # %% ../nbs/02_learner.ipynb #c002
 from fastai.vision.all import (AvgMetric, AvgSmoothLoss, Callback, CrossEntropyLossFlat, DataLoader,
-    DataLoaders, Learner, OptimWrapper, Recorder, accuracy, find_bs, minimum, nn, norm_bias_params,
-    partial, partition, steep, tempfile, torch, trainable_params, valley)
+    DataLoaders, Learner, OptimWrapper, Recorder, accuracy, find_bs, ifnone, minimum, nn,
+    norm_bias_params, partial, partition, steep, tempfile, torch, trainable_params, valley)
 from .model import CustomResNet
 from .settings import RunSettings
 
@@ -109,6 +109,7 @@ def one_cycle_kwargs(lr_min:float, # first and last learning rate of the cycle (
 def flip_tta(learn:Learner, # a trained learner
     dl:DataLoader=None):    # images to predict; `None`: `learn.dls.valid`
     "([n, c] probabilities, [n] targets): each image's softmax averaged with its mirror image's."
+    dl = ifnone(dl, learn.dls.valid).new(shuffle=False, drop_last=False, before_batch=None)
     flip = Callback(before_batch=lambda cb: setattr(cb.learn, 'xb', (cb.xb[0].flip(-1),)))
     (probs, targs), (flipped, _) = learn.get_preds(dl=dl), learn.get_preds(dl=dl, cbs=flip)
     return (probs + flipped)/2, targs

@@ -32,7 +32,7 @@ def _snapshot(o): # a host copy of `o` that `torch.load(weights_only=True)` read
 class RunCheckpoint(RunRecorder):
     "A `RunRecorder` that saves the model, optimiser and records to checkpoint.pth each epoch."
     def __init__(self, out:Path, need:str=None, on_epoch=None, **kwargs):
-        super().__init__(**kwargs); store_attr(); self.saving = None
+        super().__init__(**kwargs); store_attr(); self.out,self.saving = Path(out),None
 
     def before_fit(self): self.writer = ThreadPoolExecutor(1, thread_name_prefix='RunCheckpoint')
     def after_epoch(self):
@@ -41,7 +41,7 @@ class RunCheckpoint(RunRecorder):
         self._wait()
         ck = _snapshot(dict(model=self.model.state_dict(), opt=self.opt.state_dict()))
         self.history[-1]['seconds'] = time.perf_counter() - self.t0   # with the main thread's part
-        ck |= _snapshot(dict(epoch=self.epoch, history=self.history, iterations=self.iterations))
+        ck.update(epoch=self.epoch, history=[*self.history], iterations=[*self.iterations])
         self.saving = self.writer.submit(self._write, ck)
         if self.on_epoch: self.on_epoch(self.history[-1])
     def after_fit(self):
@@ -64,8 +64,8 @@ class StopOnNaN(Callback):
         if self.training: self.steps.append((self.loss.detach(), self.opt.hypers[-1]['lr']))
     def after_train(self):   # one host sync an epoch
         if not self.steps or (ok := torch.stack([l for l,_ in self.steps]).isfinite()).all(): return
-        i = int((~ok).nonzero()[0]); (loss, lr), e = self.steps[i], self.epoch+1
-        self.learn.diverged = f"loss {float(loss)} at epoch {e}, batch {i+1}, learning rate {lr:.3g}"
+        i = int((~ok).nonzero()[0]); loss, lr = self.steps[i]
+        self.learn.diverged = f"loss {float(loss)} at epoch {self.epoch+1}, batch {i+1}, learning rate {lr:.3g}"
         raise CancelFitException()
 
 # %% ../nbs/05_train.ipynb #f002
@@ -97,21 +97,20 @@ class RunFolder:
         try:
             with f: _lock(f, p); yield self
         except BaseException:
-            if created and [o.name for o in p.iterdir()] == ['.lock']: shutil.rmtree(p, True)
+            if created and [o.name for o in p.iterdir()] == ['.lock']: shutil.rmtree(p, ignore_errors=True)
             raise
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
         try: r = json.loads((self/'run.json').read_text()); return RunSettings(**r['settings']), r
         except (OSError, ValueError, TypeError, KeyError) as e: raise ValueError(
-            f"{self/'run.json'}: not a run of this version of resnet_fastai ({e!r}). Use overwrite")
+            f"{self/'run.json'}: not a run of this version of resnet_fastai ({e!r}); give one, or overwrite")
 
     def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint) to run with
         "The run to do: a new one (see `clear`), or, if `s.resume`, the killed one, with its settings."
         done, ck, p = (self/'metrics.json').exists(), (self/'checkpoint.pth').exists(), self.path
-        old = 'metrics.json' if done else 'checkpoint.pth'
-        if (done or ck) and not (s.resume or s.overwrite):
-            raise FileExistsError(f"{p}: holds a previous run ({old}). Use resume or overwrite")
+        if (done or ck) and not (s.resume or s.overwrite): raise FileExistsError(
+            f"{p}: holds a previous run ({'metrics.json' if done else 'checkpoint.pth'}). Use resume or overwrite")
         if not s.resume: return s, None, None
         why = "this run finished" if done else "no epoch completed"
         if not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
@@ -188,11 +187,9 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
     learn.fit_one_cycle(s.epochs, **one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start),
                         cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
     h = cb.history
-    kept = f"checkpoint.pth keeps epoch {h[-1]['epoch']}" if h else "no epoch completed"
-    if d := getattr(learn, 'diverged', None):
-        raise FloatingPointError(f"training diverged: {d}; {kept}. Try a lower lr_max")
-    if len(h) < s.epochs:
-        raise RuntimeError(f"training stopped after {len(h)} of {s.epochs} epochs; no weights saved")
+    if d := getattr(learn, 'diverged', None): raise FloatingPointError(f"training diverged: {d}; "
+        f"{f'checkpoint.pth keeps epoch {len(h)}' if h else 'no epoch completed'}. Try a lower lr_max")
+    if len(h) < s.epochs: raise RuntimeError(f"training stopped after {len(h)} of {s.epochs} epochs; resume it")
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
@@ -242,8 +239,7 @@ def report_run(run:str|Path,  # run folder written by `train_run`
 )->Path:                      # `run`/report.md
     "Rebuild the report of the run saved in `run` from its files."
     run = RunFolder(run)
-    if not (run/'metrics.json').exists():
-        raise FileNotFoundError(f"{run.path}: no metrics.json. Give the folder of a finished run")
+    if not (run/'metrics.json').exists(): raise FileNotFoundError(f"{run.path}: no metrics.json; give a run")
     s = run.record()[0]
     dls = cifar10_dls(ifnone(data, s.data), s.bs, s.subset, s.seed, num_workers)
     learn = weights_learner(run/'model.safetensors', dls, path=run.path, model_dir='.')
