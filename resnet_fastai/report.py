@@ -96,8 +96,9 @@ def write_report(learn:Learner, # trained learner; its `dls.valid` is the test s
     if m.lr_find: write('lr_find.png', plot_lr_find(m.lr_find, m.lr_min, m.lr_max))
     write('schedule.png', plot_schedule(iterations)); write('curves.png', plot_curves(m.history))
     interp.plot_confusion_matrix(figsize=(7, 7)); write('confusion_matrix.png', plt.gcf())
-    with learn.no_bar(): interp.plot_top_losses(min(k, len(interp.targs)))   # predicts the k again
-    write('misclassified.png', plt.gcf()); write('summary.txt', str(learn.summary()))
+    # both without a progress bar: `plot_top_losses` predicts the k again, `summary` a batch
+    with learn.no_bar(): interp.plot_top_losses(min(k, len(interp.targs))); summary = learn.summary()
+    write('misclassified.png', plt.gcf()); write('summary.txt', str(summary))
     write('per_class.csv', (table := _class_table(interp)).to_csv(index=False, float_format='%.4f'))
     md = lambda d, c: pd.Series(d, name='value').rename_axis(c).to_markdown(missingval='default')
     results = {'test accuracy, with flip TTA': f"{m.test_accuracy:.2%}, {m.test_accuracy_tta:.2%}",
