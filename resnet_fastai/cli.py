@@ -11,10 +11,11 @@ __all__ = ['resnet_fastai_train', 'resnet_fastai_evaluate', 'resnet_fastai_repor
 # %% ../nbs/06_cli.ipynb #x002
 from pathlib import Path
 from typing import Annotated
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 from .core import cli_errors, check_writable, write_json
 from .settings import RunSettings, with_settings
-from .ablate import _varied   # the standard library and settings only: --help stays quick
+from .ablate import ablate   # the standard library, fastcore and settings: quick
 
 # %% ../nbs/06_cli.ipynb #x005
 @call_parse
@@ -69,11 +70,11 @@ def resnet_fastai_predict(images:Annotated[str, "image files (PNG, JPEG, ...)", 
 # %% ../nbs/06_cli.ipynb #ab002
 @call_parse
 @cli_errors
-@with_settings(but=['out', 'seed', 'resume', 'overwrite', 'lr_min', 'lr_max', *_varied])
-def resnet_fastai_ablate(out:str='ablation', # folder of the runs, and of the ablation's table
-    seeds:Annotated[int, "seeds of each variant", {'nargs': '+'}]=(0, 1, 2),
+@delegates(ablate, but=['seeds', 'names', 'log', 'progress', 'cbs', 'lr_min', 'lr_max'])
+def resnet_fastai_ablate(
+    seeds:Annotated[str, "seeds of each variant: 0 1 2, or a range such as 0-9", {'nargs': '+'}]='0-2',
     variants:Annotated[str, "variants besides the default; default: all", {'nargs': '+'}]=None,
-    **kwargs):                            # the settings of every run, which a variant may change
+    **kwargs): # `ablate`'s options, and the settings of every run, which a variant may change
     "Train the default recipe and each variant with each seed; write the ablation's table to --out."
-    from resnet_fastai.ablate import ablate
-    print(f"{len(ablate(out, seeds, variants, **kwargs))} runs -> {Path(out)/'ablation.md'}")
+    df = ablate(seeds=seeds, names=variants, **kwargs)
+    print(f"{len(df)} runs -> {Path(kwargs['out'])/'ablation.md'}")
