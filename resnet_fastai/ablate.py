@@ -8,10 +8,10 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/ablate.html.md"""
 __all__ = ['variants', 'seed_list', 'ablate', 'ablation_table', 'plot_ablation']
 
 # %% ../nbs/07_ablate.ipynb #a002
-import contextlib, gc, math, os, time
+import contextlib, gc, math, os, socket, time
 from dataclasses import replace
 from pathlib import Path
-from fastcore.basics import ifnone, listify
+from fastcore.basics import ifnone, listify, uniqueify
 from .core import atomic_path
 from .settings import RunSettings, fraction, with_settings
 
@@ -37,10 +37,11 @@ def seed_list(seeds)->list: # ints, text such as '3' or '0-9' (both ends include
 _columns = 'variant seed test_accuracy test_accuracy_tta train_seconds lr_min lr_max error'.split()
 _varied = {k for v in variants.values() for k in v}   # the settings the variants set
 _error = lambda e: f"{type(e).__name__}: {' '.join(str(e).split())}"[:300]   # on one line
+_folder = lambda out, name, seed: out/f'{name}-seed{seed}'   # a run's folder in the sweep's
 
 def _run(base:RunSettings, name:str, seed:int, out:Path, **kwargs)->dict: # a row; an error too
     from resnet_fastai.train import train_run   # here: `--help` must not wait for fastai
-    run = out/f'{name}-seed{seed}'
+    run = _folder(out, name, seed)
     try: m = train_run(base, **variants[name], seed=seed, out=str(run), report=False, skip_done=True,
                        resume=(run/'checkpoint.pth').exists(), **kwargs)
     except Exception as e: m = dict(error=_error(e))   # diverged, or failed: a row without results
@@ -52,18 +53,19 @@ def _line(row:dict)->str: # a row's test accuracy, or its error
     return row.get('error') or (f"test accuracy {row['test_accuracy']:.4f}, "
                                 f"flip TTA {row['test_accuracy_tta']:.4f}")
 
-def _sweep(out:Path, runs:list, new:list, rows, log): # write each row as it comes, then the table
+def _sweep(out:Path, runs:list, new:list, rows, log): # rows: (row, runs at a time); writes as they come
     import pandas as pd
     got, t0 = {}, time.perf_counter()
     frame = lambda: pd.DataFrame([got[r] for r in runs if r in got], columns=_columns)   # runs' order
     try:
-        for row in rows:
+        for row, at_once in rows:
             got[row['variant'], row['seed']] = row
             with atomic_path(out/'ablation.csv') as f: frame().to_csv(f, index=False)
             done, left = len({*new} & {*got}), len({*new} - {*got})   # trained now, and to train
-            eta = done and left and f"; about {(time.perf_counter()-t0)/done*left/60:.1f} min left"
-            if log: log(f"[{len(got)}/{len(runs)}] {row['variant']} seed {row['seed']}: "
-                        f"{_line(row)}{eta or ''}")
+            # seconds a run, once every runner has finished one; the sweep's rate from then on
+            rate = (time.perf_counter() - t0)/done if done >= at_once else 0
+            eta = f"; about {rate*left/60:.1f} min left" if rate and left else ''
+            if log: log(f"[{len(got)}/{len(runs)}] {row['variant']} seed {row['seed']}: {_line(row)}{eta}")
     finally:   # at the end, and when interrupted: the table of the runs that finished
         rows.close()
         if got:
@@ -86,22 +88,23 @@ def ablate(out:str|Path='ablation', # folder of the runs and of ablation.csv, .m
     max_retries:int=2,       # restarts of a run whose process died, from its checkpoint
     **kwargs):               # the `RunSettings` of every run, which a variant changes
     "Train the default recipe and each variant with each seed; write and return the results."
-    names, seeds = [*dict.fromkeys(['default', *(names or variants)])], seed_list(seeds)
+    names, seeds = uniqueify(['default', *(names or variants)]), seed_list(seeds)
     if bad := [n for n in names if n not in variants]:
         raise ValueError(f"variants: unknown {', '.join(bad)}; choose among {', '.join(variants)}")
     if not seeds: raise ValueError("seeds: give at least one seed")
     if bad := _varied & {*kwargs}: raise ValueError(f"{min(bad)}: a variant sets it; leave it out")
-    ray = dict(gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, address=address)
-    if not parallel and (k := next((k for k, v in ray.items() if v is not None), None)):
+    with contextlib.suppress(ValueError, TypeError): gpus_per_run = fraction(gpus_per_run)   # or None
+    opts = dict(gpus_per_run=gpus_per_run, cpus_per_run=cpus_per_run, address=address)
+    if not parallel and (k := next((k for k, v in opts.items() if v is not None), None)):
         raise ValueError(f"{k}: only with parallel (--parallel)")
-    if parallel: _ray_check(out, num_workers=kwargs.get('num_workers'), max_retries=max_retries, **ray)
+    if parallel: _ray_check(out, num_workers=kwargs.get('num_workers'), max_retries=max_retries, **opts)
     out, base = Path(out).expanduser().absolute(), RunSettings(**kwargs)
     runs = [(n, i) for i in seeds for n in names]   # seed by seed: a sweep cut short has every variant
-    new = [r for r in runs if not (out/'{}-seed{}'.format(*r)/'metrics.json').exists()]   # to train
+    new = [r for r in runs if not (_folder(out, *r)/'metrics.json').exists()]   # the runs to train
     def rows():   # one after another; or on Ray, but for the finished runs, which are read here
         for r in [r for r in runs if not (parallel and r in new)]:
-            yield _run(base, *r, out, cbs=cbs, progress=progress)
-        if parallel and new: yield from _ray_rows(new, base, out, cbs, log, max_retries, **ray)
+            yield _run(base, *r, out, cbs=cbs, progress=progress), 1
+        if parallel and new: yield from _ray_rows(new, base, out, cbs, log, max_retries, **opts)
     out.mkdir(parents=True, exist_ok=True)
     return _sweep(out, runs, new, rows(), log)
 
@@ -154,38 +157,40 @@ def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: 
 
 # %% ../nbs/07_ablate.ipynb #r002
 _ray_checks = dict(  # option: (test of its value `v`, what it needs), checked before Ray starts
-    gpus_per_run=(lambda v: v is None or isinstance(v, fraction) and (0 <= v <= 1 or v == int(v)),
-                  "need a share of one GPU, such as 0.25, or whole GPUs"),
+    gpus_per_run=(lambda v: v is None or isinstance(v, fraction) and (v == 0 or 0 < v <= 1 and (1/v).denominator == 1),
+                  "need 1, or a share of one GPU such as 0.25 or 1/3 (a run uses one GPU at most)"),
     cpus_per_run=(lambda v: v is None or isinstance(v, int) and v >= 1, "need 1 or more"),
     max_retries=(lambda v: isinstance(v, int) and v >= 0, "need 0 or more"),
     num_workers=(lambda v: v is None, "with parallel, cpus_per_run sets it; leave it out"),
 )
 
-def _ray_check(out, **kwargs): # Ray is installed; the options in `_ray_checks` are good
+def _ray_check(out, address, **kwargs): # Ray is installed, the options are good, `address` answers
     try: __import__('ray')
-    except ImportError: raise ImportError(
-        'parallel: needs Ray, which is not installed: pip install "resnet-fastai[ray]"') from None
-    with contextlib.suppress(ValueError, TypeError): kwargs.update(gpus_per_run=fraction(kwargs['gpus_per_run']))
+    except ModuleNotFoundError as e:
+        if e.name != 'ray': raise
+        raise ValueError('parallel: needs Ray, which is not installed: pip install "resnet-fastai[ray]"') from None
     for k, (ok, need) in _ray_checks.items():
         if not ok(kwargs[k]): raise ValueError(f"{k}: {need}; got {kwargs[k]!r}")
-    if kwargs['address'] and not Path(out).expanduser().is_absolute(): raise ValueError(
+    if address and not Path(out).expanduser().is_absolute(): raise ValueError(
         f"out: with address, give an absolute path on storage that every node sees; got {out}")
+    host, _, port = (address or '').rpartition(':')
+    if port.isdigit():   # else Ray retries a wrong address for minutes
+        try: socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as e: raise ConnectionError(f"address: nothing answers at {address} ({e}); "
+                                                   "start Ray there (ray start --head), or fix it") from None
 
 # %% ../nbs/07_ablate.ipynb #r003
 class _Runner: # a Ray actor: a process that keeps its GPU share and fastai, and trains run after run
-    def __init__(self, cpus:int):
-        import torch; __import__('resnet_fastai.train')   # fastai, once a process: 7-12 s here
-        torch.set_num_threads(cpus); self.cpus = cpus   # Ray's OMP_NUM_THREADS, whatever it was
+    def __init__(self): __import__('resnet_fastai.train')   # fastai, once a process: 7-12 s here
     def run(self, base:RunSettings, name:str, seed:int, out:Path, cbs)->dict: # a row; log: out/logs
         (out/'logs').mkdir(exist_ok=True)
         with open(out/'logs'/f'{name}-seed{seed}.log', 'a') as f, contextlib.redirect_stdout(f), \
              contextlib.redirect_stderr(f):
-            base = replace(base, num_workers=self.cpus-1)
             return _run(base, name, seed, out, cbs=cbs, progress=False)
 
 # %% ../nbs/07_ablate.ipynb #r004
 def _ray_rows(runs:list, base:RunSettings, out:Path, cbs, log, max_retries:int, gpus_per_run,
-              cpus_per_run, address): # yields the runs' rows as they finish
+              cpus_per_run, address): # yields (row, runs at a time) as the runs finish
     import ray
     os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')   # Ray reports usage unless told not to
     started, actors = not ray.is_initialized(), []
@@ -196,15 +201,20 @@ def _ray_rows(runs:list, base:RunSettings, out:Path, cbs, log, max_retries:int, 
     except ConnectionError as e: raise ConnectionError(f"address: cannot join Ray at {address} ({e}). Is "
         "it up (ray status)? If it checks tokens, set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN") from None
     try:
-        res = ray.cluster_resources(); cpu, gpu = res.get('CPU', 0), res.get('GPU', 0)
-        g = fraction(ifnone(gpus_per_run, 1 if gpu else 0))
-        c = cpus_per_run or (max(1, int(cpu*g/gpu)) if g else 1)   # the CPUs shared as the GPUs
-        n = int(min(cpu // c, gpu // g if g else math.inf, len(runs)))
-        if n < 1: raise ValueError(f"gpus_per_run: a run of {g} GPUs and {c} CPUs does not fit in "
-                                   f"this Ray cluster of {gpu:g} GPUs and {cpu:g} CPUs; ask for less")
+        nodes = [n['Resources'] for n in ray.nodes() if n['Alive']]
+        g = ifnone(gpus_per_run, fraction(any(r.get('GPU') for r in nodes)))   # 1 if there are GPUs
+        shares = [int(r.get('CPU', 0)*g/r['GPU']) for r in nodes if g and r.get('GPU')]
+        c = cpus_per_run or max(1, min(shares, default=1))   # a node's CPUs, shared as its GPUs
+        fits = lambda r: int(min(r.get('CPU', 0) // c, r.get('GPU', 0) // g if g else math.inf))
+        if (n := min(sum(map(fits, nodes)), len(runs))) < 1:   # runs at a time, node by node
+            k = 'cpus_per_run' if all(r.get('CPU', 0) < c for r in nodes) else 'gpus_per_run'
+            raise ValueError(f"{k}: no node of this Ray cluster has {c} CPUs and {g} GPU for a run; "
+                             "ask for less")
+        env = {} if g else dict(env_vars=dict(CUDA_VISIBLE_DEVICES=''))   # or it sees every GPU
         Runner = ray.remote(_Runner).options(num_cpus=c, num_gpus=float(g), max_restarts=-1,
-                                             max_task_retries=max_retries)
-        actors, todo, busy = [Runner.remote(c) for _ in range(n)], [*runs], {}
+                                             max_task_retries=max_retries, runtime_env=env)
+        actors, todo, busy = [Runner.remote() for _ in range(n)], [*runs], {}
+        base = replace(base, num_workers=c-1)   # one CPU trains, the others load
         if log: log(f"Ray: {n} runs at a time ({g} GPU and {c} CPU a run); their logs in {out/'logs'}")
         def submit(a): r = todo.pop(0); busy[a.run.remote(base, *r, out, cbs)] = (*r, a)
         for a in actors: submit(a)
@@ -213,7 +223,10 @@ def _ray_rows(runs:list, base:RunSettings, out:Path, cbs, log, max_retries:int, 
             try: row = ray.get(ref)
             except ray.exceptions.RayError as e: row = dict(variant=name, seed=seed, error=_error(e))
             if todo: submit(a)
-            yield row
+            else: ray.kill(a)   # its CPUs and GPU share go to the actors still waiting for them
+            yield row, n
     finally:   # at the end, on an error and on Ctrl-C: each run cut short resumes from its checkpoint
-        for a in actors: ray.kill(a)
-        if started: ray.shutdown()
+        if started: ray.shutdown()   # and its actors with it
+        elif ray.is_initialized():
+            for a in actors:
+                with contextlib.suppress(Exception): ray.kill(a)

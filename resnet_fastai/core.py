@@ -13,7 +13,7 @@ from pathlib import Path
 from fastcore.script import CliError
 
 # %% ../nbs/00_core.ipynb #k004a
-expected_errors = (ValueError, OSError, FloatingPointError, ImportError)  # what `cli_errors` reports in one line
+expected_errors = (ValueError, OSError, FloatingPointError)  # what `cli_errors` reports in one line
 
 # %% ../nbs/00_core.ipynb #k005
 def cli_errors(f):
