@@ -28,8 +28,9 @@ def seed_list(seeds)->list: # ints, text such as '3' or '0-9' (both ends include
     out = []
     for s in listify(seeds):
         a, dash, b = str(s).partition('-')
-        if not (a.isdigit() and (b.isdigit() or not dash) and int(a) <= int(b or a)):
-            raise ValueError(f"seeds: need whole numbers >= 0, or ranges such as 0-9; got {s!r}")
+        if not (a.isdigit() and (b.isdigit() or not dash) and int(a) <= int(b or a) < min(2**32, int(a) + 1000)):
+            raise ValueError("seeds: need whole numbers from 0 to 2**32-1, or ranges of up to 1,000 "
+                             f"such as 0-9; got {s!r}")
         out += range(int(a), int(b or a) + 1)
     return [*dict.fromkeys(out)]
 
@@ -88,6 +89,7 @@ def ablate(out:str|Path='ablation', # folder of the runs and of ablation.csv, .m
     max_retries:int=2,       # restarts of a run whose process died, from its checkpoint
     **kwargs):               # the `RunSettings` of every run, which a variant changes
     "Train the default recipe and each variant with each seed; write and return the results."
+    if not str(out).strip(): raise ValueError("out: need a folder for the ablation, got ''")
     names, seeds = uniqueify(['default', *(names or variants)]), seed_list(seeds)
     if bad := [n for n in names if n not in variants]:
         raise ValueError(f"variants: unknown {', '.join(bad)}; choose among {', '.join(variants)}")

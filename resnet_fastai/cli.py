@@ -6,7 +6,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/cli.html.md"""
 
 # %% auto #0
 __all__ = ['resnet_fastai_train', 'resnet_fastai_evaluate', 'resnet_fastai_report', 'resnet_fastai_predict',
-           'resnet_fastai_ablate']
+           'resnet_fastai_ablate', 'resnet_fastai_cache']
 
 # %% ../nbs/06_cli.ipynb #x002
 from pathlib import Path
@@ -78,3 +78,15 @@ def resnet_fastai_ablate(
     "Train the default recipe and each variant with each seed; write the ablation's table to --out."
     df = ablate(seeds=seeds, names=variants, **kwargs)
     print(f"{len(df)} runs -> {Path(kwargs['out'])/'ablation.md'}")
+
+# %% ../nbs/06_cli.ipynb #ca002
+@call_parse
+@cli_errors
+def resnet_fastai_cache(clear:bool=False): # remove every cached array
+    "Print the folder of the decoded-image cache, its arrays and their size; with --clear, empty it."
+    from resnet_fastai.data import image_cache_dir
+    d = image_cache_dir()
+    fns = [o for o in d.glob('*') if o.suffix in ('.npy', '.json')]
+    size = sum(o.stat().st_size for o in fns)/1e6
+    for o in fns if clear else []: o.unlink(missing_ok=True)
+    print(f"{d}: {sum(o.suffix == '.npy' for o in fns)} cached array(s), {size:.1f} MB{', removed' if clear else ''}")

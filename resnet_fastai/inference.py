@@ -8,7 +8,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/inference.html.md"""
 __all__ = ['cifar10_classes', 'save_weights', 'load_model', 'predict', 'weights_learner', 'evaluate']
 
 # %% ../nbs/04_inference.ipynb #c002
-import json, pickle, numpy as np, safetensors.torch, torch
+import json, math, pickle, numpy as np, safetensors.torch, torch
 from fastai.vision.all import (CrossEntropyLossFlat, DataLoaders, Datasets, Image, IntToFloatTensor,
     Learner, Normalize, Path, PILImage, accuracy, cifar_stats, delegates, ifnone, one_param)
 from . import __version__
@@ -23,40 +23,75 @@ cifar10_classes = 'airplane automobile bird cat deer dog frog horse ship truck'.
 
 def save_weights(model:torch.nn.Module, # a `CustomResNet`
     fn:str|Path, # file to write, e.g. run/model.safetensors
-    vocab:list): # class names in the order of the model's outputs, e.g. `dls.vocab`
-    "Save `model`'s weights with safetensors, with `vocab` and the architecture in the header."
-    meta = dict(classes=json.dumps(list(map(str, vocab))), resnet_fastai=__version__,
-                residual=json.dumps(any(isinstance(m, Residual) for m in model.modules())))
+    vocab:list,  # class names in the order of the model's outputs, e.g. `dls.vocab`
+    stats:tuple=cifar_stats): # (mean, std) of R, G, B in [0, 1] that its inputs were normalised with
+    "Save `model`'s weights with safetensors, with `vocab`, `stats` and the architecture in the header."
+    meta = dict(classes=list(map(str, vocab)), stats=[[*map(float, s)] for s in stats],
+                residual=any(isinstance(m, Residual) for m in model.modules()))
+    meta = {k: json.dumps(v) for k,v in meta.items()} | dict(resnet_fastai=__version__)
     with atomic_path(fn) as f: safetensors.torch.save_model(model, f, meta, force_contiguous=True)
 
 # %% ../nbs/04_inference.ipynb #c005d
-def load_model(weights:str|Path, # a model.safetensors from `save_weights`, or a `state_dict` .pth
-    n_out:int|None=None): # classes the weights must have; `None`: as many as they have
-    "Eval-mode `CustomResNet` on the CPU with the weights, classes and architecture in `weights`."
+def _triple(v)->bool: return isinstance(v, list) and len(v) == 3 and all(
+    type(x) in (int, float) and math.isfinite(x) for x in v)   # finite numbers, not `bool`s
+
+_meta_checks = dict(  # header key: (test of its JSON value `v` for weights of `n` outputs, what it needs)
+    classes=(lambda v, n: isinstance(v, list) and all(isinstance(c, str) for c in v) and len({*v}) == len(v) == n,
+             "a list of {n} distinct class names, one for each output"),
+    stats=(lambda v, n: isinstance(v, list) and len(v) == 2 and all(map(_triple, v)) and min(v[1]) > 0,
+           "[[mean R, G, B], [std R, G, B]]: finite, std > 0"),
+    residual=(lambda v, n: isinstance(v, bool), "true or false"))
+
+def _header(fn, meta:dict, n:int)->dict: # the values of `_meta_checks`' keys in header `meta`, checked
+    def value(k, ok, need):
+        try: v = json.loads(meta[k])
+        except ValueError: v = ValueError
+        if v is ValueError or not ok(v, n): raise ValueError(
+            f"{fn}: its header's {k} is {meta[k][:60]!r}; need {need.format(n=n)}. Save the weights again")
+        return v
+    return {k: value(k, *c) if k in meta else None for k,c in _meta_checks.items()}
+
+def _mismatch(sd:dict, want:dict)->str: # how `state_dict` `sd` differs from `want`, in a few words
+    miss, extra = [k for k in want if k not in sd], [k for k in sd if k not in want]
+    shapes = [f"{k} is {[*sd[k].shape]}, not {[*v.shape]}" for k,v in want.items()
+              if k in sd and sd[k].shape != v.shape]
+    kinds = [f"{len(ks)} tensors {w}, such as {ks[0]}" for ks,w in ((miss, 'missing'), (extra, 'unexpected')) if ks]
+    return '; '.join(kinds + shapes[:1])
+
+# %% ../nbs/04_inference.ipynb #c005e
+def load_model(weights:str|Path): # a model.safetensors from `save_weights`, or a `state_dict` .pth
+    "Eval-mode `CustomResNet` on the CPU with the weights, classes, stats and architecture in `weights`."
     if not (fn := Path(weights)).is_file(): raise FileNotFoundError(f"{fn}: no such weights file")
     try: sd, meta = ((torch.load(fn, 'cpu', weights_only=True), {}) if fn.suffix != '.safetensors'
                      else (safetensors.torch.load_file(fn), safetensors.safe_open(fn, 'pt').metadata() or {}))
     except pickle.UnpicklingError: raise ValueError(f"{fn}: has pickled objects that can run code; use save_weights")
     except Exception as e: raise ValueError(f"{fn}: unreadable ({e!r}); copy it again") from e
-    if not isinstance(sd, dict): raise ValueError(f"{fn}: a {type(sd).__name__}, not a state_dict")
-    # a .pth names no classes, and has the residual blocks
-    names, residual = json.loads(meta.get('classes', 'null')), meta.get('residual') != 'false'
-    model = CustomResNet(n_out := n_out or len(names or sd.get('fc.bias', range(10))), residual)
-    try: model.load_state_dict(sd)
-    except RuntimeError as e: raise ValueError(f"{fn}: not a CustomResNet({n_out}): {e}") from e
-    if n := sum(not v.isfinite().all() for v in sd.values()):
-        raise ValueError(f"{fn}: NaN or inf in {n} tensors; use a run that did not diverge")
-    model.vocab = names or (cifar10_classes if n_out == 10 else [str(i) for i in range(n_out)])
-    model.classes_named, model.residual, model.stats = bool(names), residual, cifar_stats
+    if isinstance(sd, dict) and {'model', 'opt', 'epoch'} <= sd.keys(): raise ValueError(f"{fn}: a training "
+        "checkpoint, not weights; continue its run with resume, or give the run's model.safetensors")
+    if not (isinstance(sd, dict) and all(map(torch.is_tensor, sd.values()))):
+        raise ValueError(f"{fn}: a {type(sd).__name__}, not a state_dict of tensors; use save_weights")
+    n = len(sd['fc.bias']) if 'fc.bias' in sd else 10   # outputs: classes
+    h = _header(fn, meta, n)                             # a .pth has none: all `None`
+    model = CustomResNet(n, residual := 'layer1.1.0.0.weight' in sd)   # the architecture the tensors have
+    if d := _mismatch(sd, model.state_dict()): raise ValueError(f"{fn}: not the weights of a CustomResNet: {d}")
+    if h['residual'] not in (None, residual): raise ValueError(f"{fn}: its header's residual is "
+        f"{json.dumps(h['residual'])}, but its tensors are a CustomResNet(residual={residual}). Save the weights again")
+    if k := sum(not v.isfinite().all() for v in sd.values()):
+        raise ValueError(f"{fn}: NaN or inf in {k} tensors; use a run that did not diverge")
+    model.load_state_dict(sd)
+    model.vocab = h['classes'] or (cifar10_classes if n == 10 else [str(i) for i in range(n)])
+    model.classes_named, model.residual, model.file = bool(h['classes']), residual, fn
+    model.stats = tuple(h['stats'] or cifar_stats)   # a .pth file: what every run normalises with
     return model.eval()
 
 # %% ../nbs/04_inference.ipynb #c010
-def _rgb32(o): # a file, PIL image or uint8 H×W(×3) array -> the 32×32 RGB array training reads
+def _rgb32(o, i:int): # `images[i]`: a file, PIL image or uint8 H×W(×3) array -> the 32×32 RGB array of training
     if isinstance(o, (str, Path)): return np.asarray(open_image(o))
-    if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3)):
-        raise ValueError(f"arrays must be uint8 H×W×3 or H×W, got {o.dtype} of shape {o.shape}")
-    if not isinstance(o, (np.ndarray, Image.Image)): raise TypeError(f"{type(o).__name__}: not a file, image or array")
-    return np.asarray(_square(_rgb8(PILImage.create(o), 'an image given in memory'), 32))
+    if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3) or not o.size): raise ValueError(
+        f"images[{i}]: arrays must be uint8 H×W×3 or H×W, with pixels; got {o.dtype} of shape {o.shape}")
+    if not isinstance(o, (np.ndarray, Image.Image)):
+        raise TypeError(f"images[{i}]: a {type(o).__name__}, not a file, image or array")
+    return np.asarray(_square(_rgb8(PILImage.create(o), f'images[{i}]'), 32))
 
 # %% ../nbs/04_inference.ipynb #c011
 def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
@@ -65,20 +100,27 @@ def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
     bs:int=256,           # images per forward pass
     tta:bool=False):      # flip TTA (`flip_tta`): mean softmax of each image and its mirror image
     "Class names and [n, c] probabilities that `model` gives `images`, prepared as in training."
+    vocab = ifnone(vocab, getattr(model, 'vocab', cifar10_classes))
+    if not len(images): return [], torch.empty(0, len(vocab))
     tfms = [IntToFloatTensor(), Normalize.from_stats(*getattr(model, 'stats', cifar_stats))]
-    dl = ImageArrayDL(Datasets(map(_rgb32, images)), bs, after_batch=tfms, device=one_param(model).device)
+    items = [_rgb32(o, i) for i,o in enumerate(images)]
+    # the images are decoded: no workers to start
+    dl = ImageArrayDL(Datasets(items), bs, num_workers=0, after_batch=tfms, device=one_param(model).device)
     learn = Learner(DataLoaders(dl, dl), model, CrossEntropyLossFlat())   # `dl` validates
     with learn.no_bar(): probs = (flip_tta(learn) if tta else learn.get_preds())[0]
     if probs.isnan().any(): raise ValueError("model outputs NaN; use a run that did not diverge")
-    return [ifnone(vocab, getattr(model, 'vocab', cifar10_classes))[i] for i in probs.argmax(1)], probs
+    return [vocab[i] for i in probs.argmax(1)], probs
 
 # %% ../nbs/04_inference.ipynb #e001
-def weights_learner(weights:str|Path, # for `load_model`: weights trained on the classes of `dls`
-    dls:DataLoaders,  # the data, e.g. `cifar10_dls(...)`
+def weights_learner(weights:str|Path|torch.nn.Module, # weights for `load_model`, or the model it loaded
+    dls:DataLoaders,  # the data, e.g. `cifar10_dls(..., stats=model.stats)`
     **kwargs):        # passed to `custom_resnet_learner`, e.g. `path`, `model_dir`
-    "`custom_resnet_learner` of `dls` holding the weights in `weights`."
-    if (model := load_model(weights, dls.c)).classes_named and model.vocab != list(dls.vocab):
-        raise ValueError(f"{weights}: trained on other classes: {', '.join(model.vocab)}; give their data")
+    "`custom_resnet_learner` of `dls` holding the weights in `weights`, if trained on its classes."
+    model = weights if isinstance(weights, torch.nn.Module) else load_model(weights)
+    if len(model.vocab) != dls.c: raise ValueError(f"{model.file}: weights for {len(model.vocab)} classes; "
+                                                  f"the data has {dls.c}. Give the data they were trained on")
+    if model.classes_named and model.vocab != list(dls.vocab):
+        raise ValueError(f"{model.file}: trained on other classes: {', '.join(model.vocab)}; give their data")
     learn = custom_resnet_learner(dls, residual=model.residual, **kwargs)
     learn.model.load_state_dict(model.state_dict()); return learn
 
@@ -88,7 +130,8 @@ def evaluate(weights:str|Path, # model.safetensors written by `train_run` (or a 
     data:str|Path|None=None,  # CIFAR-10, as `cifar10_dls` takes it; `None`: fastai's download
     **kwargs)->dict:          # test_loss, test_accuracy, test_accuracy_tta, n_test, weights, data
     "Loss, accuracy and flip-TTA accuracy of the weights in `weights` on the test set."
-    learn = weights_learner(weights, cifar10_dls(data, **kwargs))
+    model = load_model(weights)   # normalised as in its training
+    learn = weights_learner(model, cifar10_dls(data, stats=model.stats, **kwargs))
     with learn.no_bar(): (loss, acc), tta = learn.validate(), float(accuracy(*flip_tta(learn)))
     if not np.isfinite(loss): raise ValueError(f"{weights}: test loss {loss}; the run diverged")
     return dict(test_loss=loss, test_accuracy=acc, test_accuracy_tta=tta, n_test=learn.dls.valid.n,

@@ -11,7 +11,7 @@ __all__ = ['norm_bias_split', 'adamw', 'sgd', 'DeviceRecorder', 'custom_resnet_l
 # %% ../nbs/02_learner.ipynb #c002
 from fastai.vision.all import (AvgMetric, AvgSmoothLoss, Callback, CrossEntropyLossFlat, DataLoader,
     DataLoaders, Learner, OptimWrapper, Recorder, accuracy, find_bs, ifnone, minimum, nn,
-    norm_bias_params, partial, partition, steep, tempfile, torch, trainable_params, valley)
+    norm_bias_params, partial, partition, Path, steep, tempfile, torch, trainable_params, valley, warn)
 from .model import CustomResNet
 from .settings import RunSettings
 
@@ -71,10 +71,9 @@ def custom_resnet_learner(dls:DataLoaders, # e.g. `cifar10_dls()`; `dls.c` class
     label_smoothing:float=0., # PyTorch's `label_smoothing` of `CrossEntropyLossFlat`, in [0, 1)
     opt:str='adam',           # 'adam' (`adamw`, fastai's `Adam` fused) or 'sgd' (`sgd`)
     residual:bool=True,       # `CustomResNet(residual=...)`; `False` drops the residual blocks
-    **kwargs):                # to `Learner`, e.g. `cbs`, `path` (default: a temporary folder)
+    **kwargs):                # to `Learner`, e.g. `cbs`, `path` (fastai's default: `dls.path`)
     "`Learner` of `CustomResNet(dls.c)`: `adamw`, cross-entropy, accuracy and `DeviceRecorder`."
     opt_func = partial(dict(adam=adamw, sgd=sgd)[opt], **({} if wd is None else dict(wd=wd)))
-    kwargs['path'] = kwargs.get('path') or tempfile.mkdtemp(prefix='resnet_fastai-')
     learn = Learner(dls, CustomResNet(dls.c, residual=residual), opt_func=opt_func,
         loss_func=CrossEntropyLossFlat(label_smoothing=label_smoothing), splitter=norm_bias_split,
         metrics=_DeviceAvgMetric(accuracy), **kwargs).remove_cb(Recorder).add_cb(DeviceRecorder())
@@ -87,10 +86,13 @@ def custom_resnet_learner(dls:DataLoaders, # e.g. `cifar10_dls()`; `dls.c` class
 def find_lr_range(learn:Learner, # learner to test; its weights and optimiser come back unchanged
     num_it:int=100,           # batches of the test (fastai's `num_it`), 10 or more
     suggestion:str='minimum', # fastai's suggestion that gives lr_max, one of `lr_suggestions`
+    tmp:str|Path|None=None,   # folder for `lr_find`'s temporary weights; `None`: the system's
     **kwargs):                # to `Learner.lr_find`: `start_lr` (1e-7), `end_lr` (10)
     "(lr_min, lr_max) by fastai's `lr_find`: its `suggestion`, and `valley` capped at lr_max/10."
+    if (n := num_it/len(learn.dls.train)) > 5: warn(f"num_it: {num_it} batches are {n:.0f} epochs of "
+        f"the {len(learn.dls.train)} training batches; fastai's 100 are one of CIFAR-10 at bs 512")
     model_dir, rec = learn.model_dir, learn.recorder   # `lr_find` saves the weights in `model_dir`
-    with tempfile.TemporaryDirectory(prefix='resnet_fastai-lr_find-') as learn.model_dir:
+    with tempfile.TemporaryDirectory(prefix='resnet_fastai-lr_find-', dir=tmp) as learn.model_dir:
         try: sug = learn.lr_find(num_it=num_it, suggest_funcs=(valley, minimum, steep), show_plot=False, **kwargs)
         except (IndexError, RuntimeError) as e: raise ValueError(f"num_it: the loss diverged after "
             f"{len(rec.lrs)} of {num_it} batches. Lower end_lr, or set lr_min and lr_max") from e

@@ -27,6 +27,10 @@ optimisers = ('adam', 'sgd')                     # `adamw` and `sgd` of the lear
 
 # %% ../nbs/04a_settings.ipynb #s009b
 _checks = dict(  # setting: (test of the settings `s`, what it needs), checked in this order
+    data=(lambda s: s.data is None or str(s.data).strip(), "need a folder or .tgz/.tar; leave it out to download"),
+    out=(lambda s: str(s.out).strip(), "need a folder for the run"),
+    seed=(lambda s: isinstance(s.seed, int) and 0 <= s.seed < 2**32,
+          "need 0 to 2**32-1 = 4294967295, which numpy, torch and scikit-learn all take"),
     epochs=(lambda s: s.epochs >= 1, "need 1 or more"),
     bs=(lambda s: s.bs >= 1, "need a batch size of 1 or more"),
     pct_start=(lambda s: isinstance(s.pct_start, fraction) and 0 < s.pct_start < 1, "need a fraction between 0 and 1"),
@@ -72,9 +76,9 @@ class RunSettings:
 
     def __post_init__(self):
         with contextlib.suppress(ValueError, TypeError): self.pct_start = fraction(self.pct_start)
-        if self.data is not None: self.data = os.path.realpath(os.path.expanduser(self.data))
         for k, (ok, need) in _checks.items():
             if not ok(self): raise ValueError(f"{k}: {need}, got {getattr(self, k)!r}")
+        if self.data is not None: self.data = os.path.realpath(os.path.expanduser(self.data))
 
 # %% ../nbs/04a_settings.ipynb #s014a
 def run_record(s:RunSettings)->dict: # JSON-ready: `pct_start` as text, such as '5/24'

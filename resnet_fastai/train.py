@@ -21,7 +21,7 @@ from .core import atomic_path, write_json
 from .data import cifar10_dls, cifar_aug
 from .learner import custom_resnet_learner, find_lr_range, one_cycle_kwargs, flip_tta
 from .report import RunRecorder, report_files, write_report
-from .inference import save_weights, weights_learner
+from .inference import load_model, save_weights, weights_learner
 
 # %% ../nbs/05_train.ipynb #c005
 def _snapshot(o): # a host copy of `o` that `torch.load(weights_only=True)` reads back
@@ -85,6 +85,10 @@ class RunFolder:
     "The folder of one run: its lock, `run.json`, checkpoint, metrics, and every file a run writes."
     files = ('run.json', 'checkpoint.pth', 'history.csv', 'iterations.csv', 'model.safetensors',
              'learner.pkl', 'metrics.json', 'model.pth', *report_files)   # model.pth: runs of 0.0.1
+    # what `read` checks in a file besides its format: columns or keys, and those that hold numbers
+    needs = {'iterations.csv': ('iteration epoch lr mom train_loss', ''), 'metrics.json': ('lr_find device '
+        'precision settings versions history', 'test_accuracy test_accuracy_tta test_loss lr_min lr_max '
+        'lr_find_seconds train_seconds n_train n_test')}
     def __init__(self, path:str|Path): self.path = Path(path).expanduser().absolute()
     def __truediv__(self, name:str)->Path: return self.path/name
 
@@ -95,10 +99,26 @@ class RunFolder:
         try: p.mkdir(parents=True, exist_ok=True); f = open(p/'.lock', 'a+')
         except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another out")
         try:
-            with f: _lock(f, p); yield self
+            with f: _lock(f, p); self.tidy(); yield self
         except BaseException:
             if created and [o.name for o in p.iterdir()] == ['.lock']: shutil.rmtree(p, ignore_errors=True)
             raise
+
+    def tidy(self): # remove what a killed run left: its files' temporary copies, its range test's folder
+        for o in [o for f in self.files for o in self.path.glob(f'.{f}.*.tmp')]: o.unlink(missing_ok=True)
+        for o in self.path.glob('resnet_fastai-lr_find-*'): shutil.rmtree(o, ignore_errors=True)
+
+    def read(self, name:str): # a dict from .json, a `DataFrame` from .csv
+        "The run file `name`, checked; `ValueError` naming it if unreadable or not what a run writes."
+        fn, (cols, nums) = self/name, (s.split() for s in self.needs.get(name, ('', '')))
+        try: o = pd.read_csv(fn) if name.endswith('.csv') else json.loads(fn.read_text())
+        except (OSError, ValueError, UnicodeError) as e:
+            raise ValueError(f"{fn}: unreadable ({e!r}); overwrite the run") from e
+        if isinstance(o, pd.DataFrame): bad = o.empty or not all(map(pd.api.types.is_numeric_dtype, o.dtypes))
+        else: bad = not isinstance(o, dict) or any(type(o.get(k)) not in (int, float) for k in nums)
+        why = 'a value is missing, or not a number' if bad else (m := {*cols, *nums} - {*o}) and f"no {min(m)}"
+        if why: raise ValueError(f"{fn}: not a run's {name}: {why}; overwrite the run")
+        return o
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
@@ -108,17 +128,21 @@ class RunFolder:
 
     def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint) to run with
         "The run to do: a new one (see `clear`), or, if `s.resume`, the killed one, with its settings."
-        done, ck, p = (self/'metrics.json').exists(), (self/'checkpoint.pth').exists(), self.path
-        if (done or ck) and not (s.resume or s.overwrite): raise FileExistsError(
-            f"{p}: holds a previous run ({'metrics.json' if done else 'checkpoint.pth'}). Use resume or overwrite")
+        found, p = [f for f in self.files if (self/f).exists()], self.path   # any of them: a run
+        held = ', '.join(found[:3]) + (', …' if len(found) > 3 else '')
+        if found and not (s.resume or s.overwrite):
+            raise FileExistsError(f"{p}: holds a previous run ({held}). Use resume or overwrite")
         if not s.resume: return s, None, None
-        why = "this run finished" if done else "no epoch completed"
-        if not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
+        why = 'this run finished' if 'metrics.json' in found else f"it holds {held}" if found else 'it holds no run'
+        if 'checkpoint.pth' not in found:
+            raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
         run, rec = self.record()
         if diff := _differ({k: v for k,v in vars(s).items() if v != getattr(RunSettings, k)}, run):
             raise ValueError(f"{p}: resume keeps the run's settings; these differ: {'; '.join(diff)}."
                              " Leave them out, or start a new run (overwrite, or another out)")
-        try: ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
+        try:
+            ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
+            if miss := {'model', 'opt', 'epoch', 'history', 'iterations'} - ck.keys(): raise KeyError(min(miss))
         except Exception as e: raise ValueError(f"{self/'checkpoint.pth'}: unreadable ({e!r}); "
                                                 "its completed epochs are lost. Use overwrite")
         return replace(run, out=s.out, num_workers=s.num_workers, resume=True), rec, ck
@@ -131,7 +155,7 @@ class RunFolder:
         if not (self/'metrics.json').exists(): return None
         if (run := self.record()[0]) != s: raise ValueError(f"{self.path}: holds a finished run with "
             f"other settings: {'; '.join(_differ(vars(s), run))}. Use another out, or overwrite")
-        return json.loads((self/'metrics.json').read_text())
+        return self.read('metrics.json')
 
 # %% ../nbs/05_train.ipynb #c010
 def _device_name(dev:torch.device)->str:
@@ -160,7 +184,7 @@ def _range_test(learn:Learner, s:RunSettings, run:RunFolder)->dict: # run.json's
     t0, lrs, curve = time.perf_counter(), (s.lr_min, s.lr_max), None
     if s.lr_min is None:
         print(f"range test: fastai's lr_find, {s.num_it} iterations", flush=True)
-        with learn.no_mbar(): lrs, curve = find_lr_range(learn, s.num_it, suggestion=s.suggestion), learn.lr_curve
+        with learn.no_mbar(): lrs, curve = find_lr_range(learn, s.num_it, s.suggestion, tmp=run.path), learn.lr_curve
     rec = dict(settings=run_record(s), lr_min=lrs[0], lr_max=lrs[1], lr_find=curve,
                lr_find_seconds=time.perf_counter() - t0)
     write_json(run/'run.json', rec, _space(learn.model))
@@ -238,10 +262,12 @@ def report_run(run:str|Path,  # run folder written by `train_run`
     num_workers:int|None=None,# `DataLoader` workers
 )->Path:                      # `run`/report.md
     "Rebuild the report of the run saved in `run` from its files."
+    if not str(run).strip(): raise ValueError("run: empty; give a run folder")
     run = RunFolder(run)
     if not (run/'metrics.json').exists(): raise FileNotFoundError(f"{run.path}: no metrics.json; give a run")
-    s = run.record()[0]
-    dls = cifar10_dls(ifnone(data, s.data), s.bs, s.subset, s.seed, num_workers)
-    learn = weights_learner(run/'model.safetensors', dls, path=run.path, model_dir='.')
-    iters = pd.read_csv(run/'iterations.csv').to_dict('records')
-    return write_report(learn, json.loads((run/'metrics.json').read_text()), iters, run.path)
+    with run.lock():   # not while a run writes there
+        s, m, iters = run.record()[0], run.read('metrics.json'), run.read('iterations.csv')
+        model = load_model(run/'model.safetensors')   # normalised as in its training
+        dls = cifar10_dls(ifnone(data, s.data), s.bs, s.subset, s.seed, num_workers, stats=model.stats)
+        learn = weights_learner(model, dls, path=run.path, model_dir='.')
+        return write_report(learn, m, iters.to_dict('records'), run.path)
