@@ -37,6 +37,7 @@ def resnet_fastai_evaluate(
     out:str=None,   # JSON file for the results; default: evaluation.json beside the weights
     **kwargs):      # the training run's data, bs, subset and seed, which give its test set
     "Print and save the test accuracy (plain and with flip TTA) and loss of saved weights."
+    RunSettings(**kwargs)   # the data's settings, checked before fastai is imported
     out = check_writable(out or Path(weights).parent/'evaluation.json')
     from resnet_fastai.inference import evaluate
     e = evaluate(weights, **kwargs)
@@ -86,7 +87,7 @@ def resnet_fastai_cache(clear:bool=False): # remove every cached array
     "Print the folder of the decoded-image cache, its arrays and their size; with --clear, empty it."
     from resnet_fastai.data import image_cache_dir
     d = image_cache_dir()
-    fns = [o for o in d.glob('*') if o.suffix in ('.npy', '.json')]
+    fns = [o for o in d.glob('*') if o.suffix in ('.npy', '.json', '.tmp')]   # .tmp: a killed write's
     size = sum(o.stat().st_size for o in fns)/1e6
     for o in fns if clear else []: o.unlink(missing_ok=True)
     print(f"{d}: {sum(o.suffix == '.npy' for o in fns)} cached array(s), {size:.1f} MB{', removed' if clear else ''}")

@@ -44,6 +44,7 @@ def cli_errors(f):
 # %% ../nbs/00_core.ipynb #k010
 def _full(e:Exception, d)->bool: # whether `e`, raised writing in folder `d`, came of a full disk
     if getattr(e, 'errno', None) == errno.ENOSPC or 'os error 28' in str(e): return True
+    if not isinstance(e, (OSError, RuntimeError)): return False   # a NaN for JSON, say
     try: return shutil.disk_usage(d).free < 2**20   # torch's and numpy's errors lose the errno
     except OSError: return False
 

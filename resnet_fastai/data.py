@@ -60,6 +60,12 @@ def _fastai_dir(name:str)->Path:
     except OSError as e: raise OSError(e.errno, f"{e.filename}: fastai's folder cannot be made there "
                                             f"({e.strerror}); set FASTAI_HOME to a writable folder") from e
 
+# whether the process `pid` (text) runs, on this machine
+def _alive(pid:str)->bool:
+    try: os.kill(int(pid), 0); return True
+    except PermissionError: return True   # another user's
+    except (ValueError, OSError): return False
+
 # (`cache`/<name>-<digest>, `digest`): archive `src`, of sha256 `digest`, extracted once, atomically
 def _extract(src:Path, cache:Path)->tuple:
     # `is_tarfile` raises `FileNotFoundError` if there is no `src`
@@ -69,9 +75,11 @@ def _extract(src:Path, cache:Path)->tuple:
     try: cache.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise OSError(e.errno, f"{cache}: cannot extract {src.name} here ({e.strerror}); "
         "set FASTAI_HOME to a writable folder, or extract it yourself and give the folder") from e
+    for o in cache.glob(f'.{dest.name}.partial-*'):   # what a killed extraction left
+        if not _alive(o.name.rsplit('.partial-', 1)[1].split('-')[0]): shutil.rmtree(o, ignore_errors=True)
     # into a hidden folder, removed if extracting fails; PEP 706's `data` filter refuses members
     # that would land outside it
-    with tempfile.TemporaryDirectory(dir=cache, prefix=f'.{dest.name}.partial-') as tmp:
+    with tempfile.TemporaryDirectory(dir=cache, prefix=f'.{dest.name}.partial-{os.getpid()}-') as tmp:
         try: shutil.unpack_archive(src, tmp, 'tar', filter='data'); os.rename(tmp, dest)
         except (tarfile.TarError, EOFError, OSError) as e:
             if _full(e, cache):
@@ -121,46 +129,53 @@ def cifar10_path(source:str|Path|None=None, # folder or .tgz/.tar of CIFAR; `Non
 def _classes(fns, d)->L: n = len(str(d))+1; return L(str(f)[n:].split(os.sep, 1)[0] for f in fns)
 
 # %% ../nbs/01_data.ipynb #c021w
-# the image files below folder `d`, hidden ones left out, with one `os.scandir` a folder; links to
-# files go to `links` too; a link to a folder is refused: it may loop, or hold images found elsewhere
-def _image_files(d:str, links:list)->list:
+# the image files below folder `d`, hidden ones left out, with one `os.scandir` a folder; a link to
+# a folder is refused: it may loop, or hold images found elsewhere
+def _image_files(d:str)->list:
     try:
         with os.scandir(d) as it: found = [e for e in it if not e.name.startswith('.')]
         if ln := [e.path for e in found if e.is_symlink() and e.is_dir()]: raise ValueError(f"{ln[0]}: a "
             "link to a folder; the data is read without them (they may loop). Copy the folder there: cp -rL")
         dirs = [e for e in found if e.is_dir()]   # `is_dir` raises for a link that loops on itself
     except OSError as e: raise ValueError(f"{d}: cannot be read ({e.strerror}: {e.filename})") from e
-    files = [e for e in found if e not in dirs and os.path.splitext(e.name)[1].lower() in image_extensions]
-    links += [e.path for e in files if e.is_symlink()]
-    return [f for e in dirs for f in _image_files(e.path, links)] + [e.path for e in files]
+    return [f for e in dirs for f in _image_files(e.path)] + [e.path for e in found
+            if e not in dirs and os.path.splitext(e.name)[1].lower() in image_extensions]
 
 # %% ../nbs/01_data.ipynb #c021b
 # (sorted image files of split folder `d`, their classes)
 def _split_files(d:Path)->tuple:
     if not (classes := _dirs(d)): raise FileNotFoundError(f"{d}: no class folders (<class>/*.png)")
-    fns = L(sorted(_image_files(str(d), links := []))); labels = _classes(fns, d)
+    fns = L(sorted(_image_files(str(d)))); labels = _classes(fns, d)
     if loose := [f for f,c in zip(fns, labels) if c not in classes]:
         raise ValueError(f"{loose[0]}: an image outside any class folder ({len(loose)} in {d})")
     if empty := classes - {*labels}: raise ValueError(f"{d/min(empty)}: empty class folder")
-    # a link to an image of the data, or a second link to one image, would count it twice
-    data, seen = os.path.join(os.path.realpath(d.parent), ''), set()
-    for f in links:
-        if not os.path.isfile(t := os.path.realpath(f)): raise ValueError(f"{f}: a link to {t}, which is no file")
-        if t.startswith(data) or t in seen: raise ValueError(
-            f"{f}: a link to {t}, an image found already; the data counts each image once. Remove the link")
-        seen.add(t)
     return fns, labels
+
+# `fns`, if each is a file that none of the others is: a link, or a hard link, to an image listed
+# already would count it twice, in another class or split perhaps
+def _once(fns:list)->list:
+    seen = {}
+    for f in fns:
+        try: o = os.stat(f)   # of the file a link points to
+        except OSError as e: raise ValueError(f"{f}: cannot be read ({e.strerror}); replace it") from e
+        if (k := (o.st_dev, o.st_ino)) in seen: raise ValueError(
+            f"{f}: the same file as {seen[k]}; the data counts each image once. Remove one of them")
+        seen[k] = f
+    return fns
 
 # %% ../nbs/01_data.ipynb #c022
 # (training files, test files) below `path`, the folder of `train/` and `test/`, each an `L` of paths
 # as strings, sorted; with `subset`, a stratified sample of `subset` and `subset//5` of them, by `seed`
 def _cifar10_items(path:Path, subset:int|None=None, seed:int=42)->tuple:
     (trn, ltrn), (tst, ltst) = _split_files(path/'train'), _split_files(path/'test')
+    _once(trn + tst)
     if (cs := set(ltrn)) != (ct := set(ltst)) or len(cs) < 2: raise ValueError(
         f"{path}: give train/ and test/ the same 2+ classes, not {sorted(cs)} and {sorted(ct)}")
     if subset is None: return trn, tst
     lo, hi = 5*len(cs), min(len(trn), 5*len(tst)+4)  # one test image a class; all the images
     if not lo <= subset <= hi: raise ValueError(f"subset: {subset} is not in {lo}-{hi} (1 test image a class to all)")
+    if any(0 < len(f) - n < len(cs) for f,n in ((trn, subset), (tst, subset//5))): raise ValueError(f"subset: "
+        f"{subset} leaves out fewer images than there are classes, which a stratified sample cannot; lower it")
     return tuple(f if n == len(f) else L(train_test_split(f, train_size=n, stratify=c, random_state=seed)[0])
                  for f,c,n in ((trn, ltrn, subset), (tst, ltst, subset//5)))
 
@@ -169,7 +184,7 @@ def _cifar10_items(path:Path, subset:int|None=None, seed:int=42)->tuple:
 def _rgb8(img:Image.Image, fn)->Image.Image:
     if 0 in img.size: raise ValueError(f"{fn}: an image of {img.size[0]}×{img.size[1]} pixels; give one with some")
     if img.mode == 'F': raise ValueError(f"{fn}: a 32-bit float image; save it as 8-bit RGB")
-    ImageOps.exif_transpose(img, in_place=True)   # a phone's photo, taken sideways
+    if img.getexif().get(0x0112, 1) != 1: img = ImageOps.exif_transpose(img)   # a photo taken sideways, upright
     if img.mode.startswith('I'):
         if (a := np.asarray(img, np.int64)).min() < 0 or a.max() > 65535: raise ValueError(
             f"{fn}: integer pixels outside 0-65535 (PIL mode {img.mode}); save it as 8-bit RGB")
@@ -216,16 +231,16 @@ def _read_cache(fn:Path)->tuple|None:
 # cache `x` and its resized files in `fn`; remove all but the `_keep` newest arrays of its data
 def _write_cache(fn:Path, x:np.ndarray, resized:list):
     meta, need = dict(shape=[*x.shape], sha256=hashlib.sha256(x).hexdigest(), resized=resized), x.nbytes/1e6
-    need = f"about {need:.0f} MB"
     try:
         fn.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(fn.with_suffix('.json'), need) as tmp: tmp.write_text(json.dumps(meta))
-        with atomic_path(fn, need) as tmp, open(tmp, 'wb') as f: np.save(f, x)
-        for o in sorted(fn.parent.glob(fn.name[:13]+'*.npy'), key=os.path.getmtime)[:-_keep]:
-            o.unlink(missing_ok=True); o.with_suffix('.json').unlink(missing_ok=True)
+        with atomic_path(fn.with_suffix('.json'), f"about {need:.1f} MB") as tmp: tmp.write_text(json.dumps(meta))
+        with atomic_path(fn, f"about {need:.1f} MB") as tmp, open(tmp, 'wb') as f: np.save(f, x)
     except OSError as e:
         with contextlib.suppress(OSError): fn.with_suffix('.json').unlink(missing_ok=True)   # its array's
-        warn(f"{fn.parent}: image cache not written ({e}); decoding again next time")
+        return warn(f"{fn.parent}: image cache not written ({e}); decoding again next time")
+    with contextlib.suppress(OSError):   # another process may prune at the same time
+        for o in sorted(fn.parent.glob(fn.name[:13]+'*.npy'), key=os.path.getmtime)[:-_keep]:
+            o.unlink(missing_ok=True); o.with_suffix('.json').unlink(missing_ok=True)
 
 # `fns`, files below `root`, as a [len(fns),`size`,`size`,3] uint8 array, decoded once, in parallel, and cached
 def _load_images(root, fns:list, size=32, cache=None, digest=None)->np.ndarray:
@@ -235,7 +250,7 @@ def _load_images(root, fns:list, size=32, cache=None, digest=None)->np.ndarray:
     # `root` and, without a sha256, what git's index holds of each: size, times and inode
     stats = [] if digest else [(o.st_size, o.st_mtime_ns, o.st_ctime_ns, o.st_ino) for o in map(os.stat, fns)]
     h = lambda o: hashlib.sha256(repr(o).encode()).hexdigest()
-    name = f"{h(digest or root)[:12]}-{h((size, [f[len(root):] for f in fns], stats))[:24]}.npy"
+    name = f"{h(digest or os.path.realpath(root))[:12]}-{h((size, [f[len(root):] for f in fns], stats))[:24]}.npy"
     try: fn = image_cache_dir(cache)/name
     except OSError as e: fn = warn(f"{e}; decoding without a cache")   # `None`
     if not (got := fn and fn.exists() and _read_cache(fn)):
@@ -299,6 +314,7 @@ def cifar10_dls(source:str|Path|None=None, # as `cifar10_path` takes it; `None`:
     "CIFAR-10 `DataLoaders`: the training set augmented, and the test set to validate."
     path, digest = _source(source, None); trn, tst = _cifar10_items(path, subset, seed)
     if bs > len(trn): raise ValueError(f"bs: {bs} exceeds the {len(trn)} training images; lower it")
+    if bs < 1: raise ValueError(f"bs: need 1 or more, got {bs}")
     labels = _classes(trn, path/'train') + _classes(tst, path/'test')
     x = np.asarray(_load_images(path, trn+tst, cache=cache, digest=digest))  # plain ndarray rows
     tfms = [[ItemGetter(0)], [ItemGetter(1), Categorize(sorted(set(labels)))]]

@@ -10,7 +10,7 @@ __all__ = ['cifar10_classes', 'save_weights', 'load_model', 'predict', 'weights_
 # %% ../nbs/04_inference.ipynb #c002
 import json, math, pickle, numpy as np, safetensors.torch, torch
 from fastai.vision.all import (CrossEntropyLossFlat, DataLoaders, Datasets, Image, IntToFloatTensor,
-    Learner, Normalize, Path, PILImage, accuracy, cifar_stats, delegates, ifnone, one_param)
+    Learner, Normalize, Path, accuracy, cifar_stats, delegates, ifnone, one_param)
 from . import __version__
 from .core import atomic_path
 from .model import CustomResNet, Residual
@@ -62,15 +62,19 @@ def _mismatch(sd:dict, want:dict)->str: # how `state_dict` `sd` differs from `wa
 def load_model(weights:str|Path): # a model.safetensors from `save_weights`, or a `state_dict` .pth
     "Eval-mode `CustomResNet` on the CPU with the weights, classes, stats and architecture in `weights`."
     if not (fn := Path(weights)).is_file(): raise FileNotFoundError(f"{fn}: no such weights file")
-    try: sd, meta = ((torch.load(fn, 'cpu', weights_only=True), {}) if fn.suffix != '.safetensors'
-                     else (safetensors.torch.load_file(fn), safetensors.safe_open(fn, 'pt').metadata() or {}))
-    except pickle.UnpicklingError: raise ValueError(f"{fn}: has pickled objects that can run code; use save_weights")
+    with open(fn, 'rb') as f: st = f.read(9)[8:] == b'{'   # safetensors: the header's length, its JSON
+    try: sd, meta = ((safetensors.torch.load_file(fn), safetensors.safe_open(fn, 'pt').metadata() or {}) if st
+                     else (torch.load(fn, 'cpu', weights_only=True), {}))
+    except pickle.UnpicklingError as e:   # a class to import, or no pickle at all
+        if 'Unsupported global' in str(e):
+            raise ValueError(f"{fn}: has pickled objects that can run code; use save_weights") from e
+        raise ValueError(f"{fn}: not a weights file ({str(e).splitlines()[0][:80]}); give a model.safetensors") from e
     except Exception as e: raise ValueError(f"{fn}: unreadable ({e!r}); copy it again") from e
     if isinstance(sd, dict) and {'model', 'opt', 'epoch'} <= sd.keys(): raise ValueError(f"{fn}: a training "
         "checkpoint, not weights; continue its run with resume, or give the run's model.safetensors")
     if not (isinstance(sd, dict) and all(map(torch.is_tensor, sd.values()))):
         raise ValueError(f"{fn}: a {type(sd).__name__}, not a state_dict of tensors; use save_weights")
-    n = len(sd['fc.bias']) if 'fc.bias' in sd else 10   # outputs: classes
+    n = len(b) if (b := sd.get('fc.bias')) is not None and b.ndim == 1 else 10   # outputs: classes
     h = _header(fn, meta, n)                             # a .pth has none: all `None`
     model = CustomResNet(n, residual := 'layer1.1.0.0.weight' in sd)   # the architecture the tensors have
     if d := _mismatch(sd, model.state_dict()): raise ValueError(f"{fn}: not the weights of a CustomResNet: {d}")
@@ -85,13 +89,14 @@ def load_model(weights:str|Path): # a model.safetensors from `save_weights`, or 
     return model.eval()
 
 # %% ../nbs/04_inference.ipynb #c010
-def _rgb32(o, i:int): # `images[i]`: a file, PIL image or uint8 H×W(×3) array -> the 32×32 RGB array of training
+def _rgb32(o, i:int): # `images[i]`: a file, PIL image or uint8 H×W(×3) array -> the 32×32 RGB array
     if isinstance(o, (str, Path)): return np.asarray(open_image(o))
     if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3) or not o.size): raise ValueError(
         f"images[{i}]: arrays must be uint8 H×W×3 or H×W, with pixels; got {o.dtype} of shape {o.shape}")
     if not isinstance(o, (np.ndarray, Image.Image)):
         raise TypeError(f"images[{i}]: a {type(o).__name__}, not a file, image or array")
-    return np.asarray(_square(_rgb8(PILImage.create(o), f'images[{i}]'), 32))
+    img = Image.fromarray(o) if isinstance(o, np.ndarray) else o.copy()   # the caller's image left as it is
+    return np.asarray(_square(_rgb8(img, f'images[{i}]'), 32))
 
 # %% ../nbs/04_inference.ipynb #c011
 def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
@@ -101,9 +106,8 @@ def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
     tta:bool=False):      # flip TTA (`flip_tta`): mean softmax of each image and its mirror image
     "Class names and [n, c] probabilities that `model` gives `images`, prepared as in training."
     vocab = ifnone(vocab, getattr(model, 'vocab', cifar10_classes))
-    if not len(images): return [], torch.empty(0, len(vocab))
+    if not (items := [_rgb32(o, i) for i,o in enumerate(images)]): return [], torch.empty(0, len(vocab))
     tfms = [IntToFloatTensor(), Normalize.from_stats(*getattr(model, 'stats', cifar_stats))]
-    items = [_rgb32(o, i) for i,o in enumerate(images)]
     # the images are decoded: no workers to start
     dl = ImageArrayDL(Datasets(items), bs, num_workers=0, after_batch=tfms, device=one_param(model).device)
     learn = Learner(DataLoaders(dl, dl), model, CrossEntropyLossFlat())   # `dl` validates
@@ -117,10 +121,11 @@ def weights_learner(weights:str|Path|torch.nn.Module, # weights for `load_model`
     **kwargs):        # passed to `custom_resnet_learner`, e.g. `path`, `model_dir`
     "`custom_resnet_learner` of `dls` holding the weights in `weights`, if trained on its classes."
     model = weights if isinstance(weights, torch.nn.Module) else load_model(weights)
-    if len(model.vocab) != dls.c: raise ValueError(f"{model.file}: weights for {len(model.vocab)} classes; "
-                                                  f"the data has {dls.c}. Give the data they were trained on")
+    fn = getattr(model, 'file', 'the model')
+    if len(model.vocab) != dls.c: raise ValueError(
+        f"{fn}: weights for {len(model.vocab)} classes; the data has {dls.c}. Give the data they were trained on")
     if model.classes_named and model.vocab != list(dls.vocab):
-        raise ValueError(f"{model.file}: trained on other classes: {', '.join(model.vocab)}; give their data")
+        raise ValueError(f"{fn}: trained on other classes: {', '.join(model.vocab)}; give their data")
     learn = custom_resnet_learner(dls, residual=model.residual, **kwargs)
     learn.model.load_state_dict(model.state_dict()); return learn
 

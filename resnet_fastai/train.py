@@ -33,8 +33,8 @@ class RunCheckpoint(RunRecorder):
     "A `RunRecorder` that saves the model, optimiser and records to checkpoint.pth each epoch."
     def __init__(self, out:Path, need:str=None, on_epoch=None, **kwargs):
         super().__init__(**kwargs); store_attr(); self.out,self.saving = Path(out),None
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix='RunCheckpoint')   # for one fit
 
-    def before_fit(self): self.writer = ThreadPoolExecutor(1, thread_name_prefix='RunCheckpoint')
     def after_epoch(self):
         n = len(self.history); super().after_epoch()
         if len(self.history) == n: return  # an epoch skipped by `start_epoch`
@@ -83,12 +83,13 @@ def _lock(f, p:Path): # take the POSIX lock of `f` and sign it; forked workers d
 # %% ../nbs/05_train.ipynb #f004
 class RunFolder:
     "The folder of one run: its lock, `run.json`, checkpoint, metrics, and every file a run writes."
-    files = ('run.json', 'checkpoint.pth', 'history.csv', 'iterations.csv', 'model.safetensors',
-             'learner.pkl', 'metrics.json', 'model.pth', *report_files)   # model.pth: runs of 0.0.1
+    files = ('run.json', 'checkpoint.pth', 'history.csv', 'iterations.csv', 'model.safetensors', 'learner.pkl',
+             'metrics.json', 'model.pth', *report_files, 'evaluation.json')   # model.pth: runs of 0.0.1
     # what `read` checks in a file besides its format: columns or keys, and those that hold numbers
     needs = {'iterations.csv': ('iteration epoch lr mom train_loss', ''), 'metrics.json': ('lr_find device '
         'precision settings versions history', 'test_accuracy test_accuracy_tta test_loss lr_min lr_max '
-        'lr_find_seconds train_seconds n_train n_test')}
+        'lr_find_seconds train_seconds n_train n_test'), 'history': ('epoch train_loss test_loss test_accuracy', '')}
+
     def __init__(self, path:str|Path): self.path = Path(path).expanduser().absolute()
     def __truediv__(self, name:str)->Path: return self.path/name
 
@@ -113,12 +114,18 @@ class RunFolder:
         fn, (cols, nums) = self/name, (s.split() for s in self.needs.get(name, ('', '')))
         try: o = pd.read_csv(fn) if name.endswith('.csv') else json.loads(fn.read_text())
         except (OSError, ValueError, UnicodeError) as e:
-            raise ValueError(f"{fn}: unreadable ({e!r}); overwrite the run") from e
+            raise ValueError(f"{fn}: unreadable ({e!r}); restore it, or train the run again (overwrite)") from e
+        self._check(fn, name, o, cols, nums)
+        if name == 'metrics.json':   # the epochs' rows, a table in the file
+            h = pd.DataFrame(o['history'] if isinstance(o['history'], list) else [])
+            self._check(fn, name, h, self.needs['history'][0].split(), [])
+        return o
+
+    def _check(self, fn, name, o, cols, nums): # `ValueError` unless `o` has `cols` and numbers in `nums`
         if isinstance(o, pd.DataFrame): bad = o.empty or not all(map(pd.api.types.is_numeric_dtype, o.dtypes))
         else: bad = not isinstance(o, dict) or any(type(o.get(k)) not in (int, float) for k in nums)
         why = 'a value is missing, or not a number' if bad else (m := {*cols, *nums} - {*o}) and f"no {min(m)}"
-        if why: raise ValueError(f"{fn}: not a run's {name}: {why}; overwrite the run")
-        return o
+        if why: raise ValueError(f"{fn}: not a run's {name}: {why}; restore it, or train the run again (overwrite)")
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
@@ -195,7 +202,9 @@ def _range_test(learn:Learner, s:RunSettings, run:RunFolder)->dict: # run.json's
 # %% ../nbs/05_train.ipynb #t06-1
 def _restore(learn:Learner, ck:dict): # load the model's and optimiser's state of checkpoint `ck`
     fmt = torch.channels_last if hasattr(learn, 'channels_last') else torch.preserve_format
-    learn.model.load_state_dict(ck['model'])
+    try: learn.model.load_state_dict(ck['model'])
+    except (RuntimeError, TypeError) as e: raise ValueError(f"{learn.path/'checkpoint.pth'}: not this run's "
+        f"model ({type(e).__name__}); its completed epochs are lost. Use overwrite") from e
     learn.model.to(learn.dls.device, memory_format=fmt)   # where the fit puts it, the state too
     learn.create_opt(); learn.opt.load_state_dict(ck['opt'])
     for p, st in learn.opt.opt.state.items():   # each moment in its parameter's layout (fused)
@@ -208,8 +217,9 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
         f"  lr {r['lr']:.2e}  {r['seconds']:.1f} s", flush=True)
     cb = RunCheckpoint(learn.path, _space(learn.model), line if quiet else None,
                        **({k: ck[k] for k in ('history', 'iterations')} if ck else {}))
-    learn.fit_one_cycle(s.epochs, **one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start),
-                        cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
+    try: learn.fit_one_cycle(s.epochs, **one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start),
+                             cbs=[StopOnNaN(), cb, *L(cbs)], start_epoch=ck['epoch']+1 if ck else 0)
+    finally: cb.writer.shutdown()   # fastai skips `after_fit` on Ctrl-C: the checkpoint write ends here
     h = cb.history
     if d := getattr(learn, 'diverged', None): raise FloatingPointError(f"training diverged: {d}; "
         f"{f'checkpoint.pth keeps epoch {len(h)}' if h else 'no epoch completed'}. Try a lower lr_max")
