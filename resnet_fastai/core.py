@@ -58,13 +58,16 @@ def disk_space(d:str|Path,  # the folder the block writes to
         if not _full(e, d): raise
         raise OSError(errno.ENOSPC, f"{d}: the disk is full, writing {what}; free {need or 'some space'} there") from e
 
+_umask = os.umask(0o022); os.umask(_umask)   # the user's, read once: a file gets 0o666 less it
+
 @contextlib.contextmanager
 def atomic_path(fn:str|Path, # the file to write
     need:str|None=None):     # what the whole job needs, named on a full disk, e.g. 'about 210 MB'
     "Yield a temporary path beside `fn`, renamed to `fn` on success and removed on failure."
     fn = Path(fn); tmp = fn.with_name(f'.{fn.name}.{os.getpid()}.tmp')
     try:
-        with disk_space(fn.parent, fn.name, need): yield tmp; os.replace(tmp, fn)
+        with disk_space(fn.parent, fn.name, need):   # safetensors writes its files 0o600
+            yield tmp; os.chmod(tmp, 0o666 & ~_umask); os.replace(tmp, fn)
     finally: tmp.unlink(missing_ok=True)
 
 # %% ../nbs/00_core.ipynb #k015

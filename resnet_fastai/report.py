@@ -8,7 +8,7 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/report.html.md"""
 __all__ = ['report_files', 'RunRecorder', 'plot_lr_find', 'plot_schedule', 'plot_curves', 'OnePassInterpretation', 'write_report']
 
 # %% ../nbs/03_report.ipynb #c002
-import time, matplotlib.pyplot as plt, numpy as np, pandas as pd, sklearn.metrics as skm
+import re, time, matplotlib.pyplot as plt, numpy as np, pandas as pd, sklearn.metrics as skm
 from fastai.basics import AttrDict, Callback, ClassificationInterpretation, Learner, Path, Recorder, ifnone
 from .core import atomic_path
 
@@ -98,7 +98,8 @@ def write_report(learn:Learner, # trained learner; its `dls.valid` is the test s
     interp.plot_confusion_matrix(figsize=(7, 7)); write('confusion_matrix.png', plt.gcf())
     # both without a progress bar: `plot_top_losses` predicts the k again, `summary` a batch
     with learn.no_bar(): interp.plot_top_losses(min(k, len(interp.targs))); summary = learn.summary()
-    write('misclassified.png', plt.gcf()); write('summary.txt', str(summary))
+    write('misclassified.png', plt.gcf())
+    write('summary.txt', re.sub(r' at 0x[0-9a-f]+', '', str(summary)))   # no memory address: the same each run
     write('per_class.csv', (table := _class_table(interp)).to_csv(index=False, float_format='%.4f'))
     md = lambda d, c: pd.Series(d, name='value').rename_axis(c).to_markdown(missingval='default')
     results = {'test accuracy, with flip TTA': f"{m.test_accuracy:.2%}, {m.test_accuracy_tta:.2%}",

@@ -223,7 +223,8 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
     h = cb.history
     if d := getattr(learn, 'diverged', None): raise FloatingPointError(f"training diverged: {d}; "
         f"{f'checkpoint.pth keeps epoch {len(h)}' if h else 'no epoch completed'}. Try a lower lr_max")
-    if len(h) < s.epochs: raise RuntimeError(f"training stopped after {len(h)} of {s.epochs} epochs; resume it")
+    if len(h) < s.epochs: raise RuntimeError(
+        f"training stopped after {len(h)} of {s.epochs} epoch{'s'[:s.epochs != 1]}; resume it")
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
