@@ -57,6 +57,7 @@ def _line(row:dict)->str: # a row's test accuracy, or its error
 def _sweep(out:Path, runs:list, new:list, rows, log): # rows: (row, runs at a time); writes as they come
     import pandas as pd
     got, t0 = {}, time.perf_counter()
+    if log: log(f"ablation: {len(runs)} runs, {len(runs) - len(new)} of them done already -> {out}")
     frame = lambda: pd.DataFrame([got[r] for r in runs if r in got], columns=_columns)   # runs' order
     try:
         for row, at_once in rows:
@@ -119,6 +120,10 @@ def _failed(df): # the rows of runs that failed, rather than diverged: they have
     e = df.reindex(columns=['error']).error   # NaN for a run with results
     return e.notna() & ~e.astype(str).str.startswith('FloatingPointError')
 
+def _seeds(n)->str: # each variant's number of runs -> '1 seed', '3 seeds' or '2 to 3 seeds'
+    lo, hi = min(n, default=0), max(n, default=0)
+    return f"{lo} to {hi} seeds" if lo < hi else f"{lo} seed{'' if lo == 1 else 's'}"
+
 _header = 'runs|test accuracy, %|Δ default|with flip TTA, %|Δ default|gain beyond spread|training s|lr_max'.split('|')
 
 # %% ../nbs/07_ablate.ipynb #a009t
@@ -141,20 +146,24 @@ def ablation_table(df)->str: # rows as `ablate` returns them
     return '\n'.join([t, *failed])
 
 # %% ../nbs/07_ablate.ipynb #a009p
-def plot_ablation(df, fn:str|Path=None): # rows as `ablate` returns them; `fn`: save it as a PNG
-    "Bars of each variant's mean test accuracy ± one standard deviation, and flip TTA as dots."
+def plot_ablation(df, fn:str|Path|None=None): # rows as `ablate` returns them; `fn`: save it as a PNG
+    "A point per variant: mean test accuracy ± one standard deviation over seeds, and with flip TTA."
+    import pandas as pd
     from matplotlib.figure import Figure
     g = df[~_failed(df)].groupby('variant', sort=False)
     acc, tta = 100*g.test_accuracy.agg(['mean', 'std']).sort_values('mean'), 100*g.test_accuracy_tta.mean()
-    ax = Figure(figsize=(7, 0.45*len(acc) + 1.2)).subplots()
-    ax.barh(acc.index, acc['mean'], xerr=acc['std'].fillna(0), capsize=3, label='accuracy ± std',
-            color=['tab:orange' if v == 'default' else 'tab:blue' for v in acc.index])
-    ax.plot(tta, tta.index, 'k.', label='with flip TTA')
-    # (0, 100) if every run diverged: Python's `max` and `min` keep their first argument over a NaN
-    ax.set(xlim=(max(0, min(acc['mean'].min(), tta.max()) - 5), min(100, tta.max() + 2)),
-           xlabel=f"test accuracy, %: mean ± std over {g.size().min()} to {g.size().max()} seeds")
-    ax.legend(loc='lower left', bbox_to_anchor=(1.01, 0), frameon=False)
-    if fn: ax.figure.savefig(fn, dpi=100, bbox_inches='tight', format='png')
+    y = pd.Series(range(len(acc)), acc.index)   # a row per variant, the best at the top
+    pm = ': mean ± std' if g.size().max() > 1 else ''   # one seed has no spread
+    ax = Figure(figsize=(10, 0.4*len(acc) + 1.6), layout='constrained').subplots()
+    kinds = [('default', 'C1', y.index == 'default'), ('variants', 'C0', y.index != 'default')]
+    marks = [ax.errorbar(acc['mean'][s], y[s], xerr=acc['std'][s], fmt='o', c=c, capsize=4,
+                         label=n + pm) for n, c, s in kinds if s.any()]
+    marks += ax.plot(tta[y.index], y, 'kx', label='with flip TTA' + pm.replace(' ± std', ''))
+    names = y.index.where(acc['mean'].notna(), y.index + ' (all diverged)')
+    ax.set(yticks=y, yticklabels=names, ylabel='variant', xlabel='test accuracy, %',
+           title=f'Ablation: test accuracy of each variant over {_seeds(g.size())}')
+    ax.figure.legend(handles=marks, loc='outside lower center', ncols=3, frameon=False)
+    if fn: ax.figure.savefig(fn, dpi=100, format='png')   # 1,000 pixels wide, as a report's
     return ax.figure
 
 # %% ../nbs/07_ablate.ipynb #r002

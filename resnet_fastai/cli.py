@@ -9,6 +9,7 @@ __all__ = ['resnet_fastai_train', 'resnet_fastai_evaluate', 'resnet_fastai_repor
            'resnet_fastai_ablate', 'resnet_fastai_cache']
 
 # %% ../nbs/06_cli.ipynb #x002
+import sys
 from pathlib import Path
 from typing import Annotated
 from fastcore.meta import delegates
@@ -17,13 +18,20 @@ from .core import cli_errors, check_writable, write_json
 from .settings import RunSettings, with_settings
 from .ablate import ablate   # the standard library, fastcore and settings: quick
 
+# %% ../nbs/06_cli.ipynb #x004s
+def _say(what:str, err:bool=False): # what a script is about to do, said before it imports fastai
+    print(what, file=sys.stderr if err else sys.stdout, flush=True)
+
 # %% ../nbs/06_cli.ipynb #x005
 @call_parse
 @cli_errors
 @with_settings()
 def resnet_fastai_train(**kwargs):
     "Train CustomResNet on CIFAR-10: LR range test, then one cycle; writes the run to --out."
-    s = RunSettings(**kwargs)   # checked before fastai is imported
+    s = RunSettings(**kwargs)   # checked before fastai is imported; then what it will do
+    data = f"{s.data or 'CIFAR-10, downloaded'}{f' (a subset of {s.subset:,})' if s.subset else ''}"
+    steps = f"{'' if s.lr_min else 'LR range test, then '}{s.epochs} epoch{'s'[:s.epochs != 1]} of one cycle"
+    _say(f"resuming the run in {s.out}" if s.resume else f"training on {data}: {steps} -> {s.out}")
     from resnet_fastai.train import train_run
     m = train_run(s)
     print(f"test accuracy {m['test_accuracy']:.4f}, flip TTA {m['test_accuracy_tta']:.4f} -> {s.out}")
@@ -39,6 +47,7 @@ def resnet_fastai_evaluate(
     "Print and save the test accuracy (plain and with flip TTA) and loss of saved weights."
     RunSettings(**kwargs)   # the data's settings, checked before fastai is imported
     out = check_writable(out or Path(weights).parent/'evaluation.json')
+    _say(f"testing {weights} on the test set of {kwargs.get('data') or 'CIFAR-10'}, plain and with flip TTA")
     from resnet_fastai.inference import evaluate
     e = evaluate(weights, **kwargs)
     write_json(out, e)
@@ -51,6 +60,7 @@ def resnet_fastai_evaluate(
 def resnet_fastai_report(run:str='run', # run folder written by resnet-fastai-train
     data:str=None):                      # the data, if it has moved since the run
     "(Re)build the report of a saved training run: its figures, tables and report.md."
+    _say(f"rebuilding the report of the run in {run}")
     from resnet_fastai.train import report_run
     print(report_run(run, data))
 
@@ -63,6 +73,7 @@ def resnet_fastai_predict(images:Annotated[str, "image files (PNG, JPEG, ...)", 
     tta:bool=False):  # flip TTA: average each image's probabilities with its mirror image's
     "Predict the class of each image with the weights in --weights, which name their classes."
     if topk < 1: raise ValueError(f"topk: need 1 or more, got {topk}")
+    _say(f"predicting {len(images)} image{'s'[:len(images) != 1]} with {weights}", err=True)   # stdout: results
     from resnet_fastai.inference import load_model, predict
     probs = predict(model := load_model(weights), images, tta=tta)[1]
     for fn, ps, ids in zip(images, *probs.topk(min(topk, len(model.vocab)))):   # most likely first
@@ -85,6 +96,7 @@ def resnet_fastai_ablate(
 @cli_errors
 def resnet_fastai_cache(clear:bool=False): # remove every cached array
     "Print the folder of the decoded-image cache, its arrays and their size; with --clear, empty it."
+    _say(f"{'emptying' if clear else 'reading'} the image cache", err=True)   # stdout: the result
     from resnet_fastai.data import image_cache_dir
     d = image_cache_dir()
     fns = [o for o in d.glob('*') if o.suffix in ('.npy', '.json', '.tmp')]   # .tmp: a killed write's

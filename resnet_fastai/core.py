@@ -9,7 +9,7 @@ __all__ = ['expected_errors', 'Terminated', 'cli_errors', 'disk_space', 'atomic_
            'error_table']
 
 # %% ../nbs/00_core.ipynb #k002
-import contextlib, errno, functools, inspect, json, os, re, shutil, signal, sys, threading
+import contextlib, errno, functools, inspect, json, os, re, shutil, signal, sys, threading, warnings
 from pathlib import Path
 from fastcore.script import CliError
 
@@ -22,21 +22,27 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum, frame): raise Terminated()
 
+# option names in a message: `name` (what the library advises), a first word, or a snake_case word
+_option = re.compile(r'`(\w+)`|^\w+(?=:)|(?<![\w./-])\w+_\w+')
+
 def cli_errors(f):
     "Wrap console script `f`: an `expected_errors` exception becomes the line `prog: message`."
     prog, params = f.__name__.replace('_', '-'), inspect.signature(f).parameters
-    as_option = lambda m: '--' + m[0].replace('_', '-') if m[0] in params else m[0]
+    as_option = lambda m: '--' + (m[1] or m[0]).replace('_', '-') if m[1] or m[0] in params else m[0]
+    typed = lambda msg: _option.sub(as_option, ' '.join(str(msg).split()))   # on one line, as typed
+    warn = lambda m, *_, **__: print(f"{prog}: warning: {typed(m)}", file=sys.stderr)
     def _f(*args, **kwargs):
         main = threading.current_thread() is threading.main_thread()   # where handlers are set
         old = signal.signal(signal.SIGTERM, _terminate) if main else None
-        try: return f(*args, **kwargs)
+        try:
+            with warnings.catch_warnings():   # a warning is one line too
+                warnings.showwarning = warn; return f(*args, **kwargs)
         except KeyboardInterrupt as e:   # Ctrl-C: 128+SIGINT; `kill`: 128+SIGTERM
             term = isinstance(e, Terminated)
             print(f"{prog}: {'terminated' if term else 'interrupted'}", file=sys.stderr)
             sys.exit(143 if term else 130)
         except (() if os.environ.get('RESNET_FASTAI_TRACEBACK') else expected_errors) as e:
-            msg = re.sub(r'^\w+(?=:)|(?<![\w./-])\w+_\w+', as_option, ' '.join(str(e).split()))
-            raise CliError(f"{prog}: {msg}") from None  # `call_parse` prints it, exits with 1
+            raise CliError(f"{prog}: {typed(e)}") from None  # `call_parse` prints it, exits with 1
         finally:
             if old is not None: signal.signal(signal.SIGTERM, old)
     return functools.update_wrapper(_f, f)

@@ -6,15 +6,15 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/data.html.md"""
 
 # %% auto #0
 __all__ = ['cifar_mean_u8', 'cifar_aug', 'AlbumentationsTransform', 'cifar10_path', 'open_image', 'image_cache_dir',
-           'ImageArrayDL', 'cifar10_dls']
+           'ImageArrayDL', 'ImageItem', 'cifar10_dls']
 
 # %% ../nbs/01_data.ipynb #c002
 import contextlib, cv2, errno, hashlib, json, os, shutil, tarfile, tempfile, torch, weakref, numpy as np
 from sklearn.model_selection import train_test_split
 from fastai.vision.all import (Categorize, DataLoaders, Datasets, Image, IntToFloatTensor, L,
-    ItemGetter, Normalize, Path, PILImage, RandTransform, TensorCategory, TensorImage, TfmdDL, URLs,
-    cifar_stats, defaults, fastai_path, ifnone, image_extensions, noop, num_cpus, parallel,
-    to_device, untar_data, warn)
+    ItemGetter, ItemTransform, Normalize, Path, PILImage, RandTransform, TensorCategory, TensorImage,
+    TfmdDL, URLs, cifar_stats, defaults, fastai_path, ifnone, image_extensions, noop, num_cpus,
+    parallel, to_device, untar_data, warn)
 # without this, albumentations asks PyPI for updates on import
 os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 import albumentations as A
@@ -205,6 +205,11 @@ def open_image(fn:Path, size:int|None=32)->PILImage: # RGB, `size`×`size`; `Non
     except Exception as e: raise ValueError(f"{fn}: not a readable image ({e!r}); replace it") from e
     img = _rgb8(im, fn); return PILImage(img if size is None else _square(img, size))
 
+# %% ../nbs/01_data.ipynb #c029p
+# the `size`×`size` RGB array of PIL image `img`, left as it is, as `open_image` makes of its file;
+# `name` in errors
+def _pixels(img:Image.Image, name, size=32): return np.asarray(_square(_rgb8(img.copy(), name), size))
+
 # %% ../nbs/01_data.ipynb #c031
 # (HWC uint8 array, size as stored)
 def _decode(fn, size): im = open_image(fn, None); return np.asarray(_square(im, size)), im.size
@@ -264,9 +269,10 @@ def _load_images(root, fns:list, size=32, cache=None, digest=None)->np.ndarray:
 
 # %% ../nbs/01_data.ipynb #c032b
 class ImageArrayDL(TfmdDL):
-    "`TfmdDL` over `(HWC uint8 array, class name)` samples, or bare arrays, a batch at a time."
-    # the raw item: no per-item pipeline
-    def create_item(self, s): o = self.dataset.items[s or 0]; return o if type(o) is tuple else (o,)
+    "`TfmdDL` over `(HWC uint8 array, class name)` samples, or test items, a batch at a time."
+    # a sample as it is, with no per-item pipeline; a test item (file, image, array) through its own
+    def create_item(self, s):
+        o = self.dataset.items[s := s or 0]; return o if type(o) is tuple else self.dataset[s]
     def create_batch(self, b):
         x = TensorImage(torch.from_numpy(np.stack([o[0] for o in b])).permute(0, 3, 1, 2)).contiguous()
         return (x, TensorCategory([self.vocab.o2i[o[1]] for o in b])) if len(b[0]) > 1 else (x,)
@@ -290,6 +296,16 @@ class ImageArrayDL(TfmdDL):
             weakref.proxy(self), sampler=_Batches(), batch_size=None, collate_fn=noop, persistent_workers=True,
             num_workers=self.fake_l.num_workers, pin_memory=self.pin_memory, multiprocessing_context='fork')
         pool.sampler.batches = batches; return pool
+
+# %% ../nbs/01_data.ipynb #c032d
+class ImageItem(ItemTransform):
+    "The HWC uint8 image of a sample, or of a test item: a file or PIL image decoded as in training."
+    # every test item starts here: `test_dl` starts each at the first tfm that lists its type
+    _retain,input_types = False,(tuple, str, Path, Image.Image, np.ndarray)
+    def encodes(self, o): # a sample `(image, label)`, a file, a PIL image or an HWC uint8 array
+        if isinstance(o, (str, Path)): return np.asarray(open_image(o))
+        if isinstance(o, Image.Image): return _pixels(o, 'image')
+        return o if isinstance(o, np.ndarray) else o[0]
 
 # %% ../nbs/01_data.ipynb #w002
 _fork = 'fork' in torch.multiprocessing.get_all_start_methods()   # not on Windows
@@ -317,7 +333,7 @@ def cifar10_dls(source:str|Path|None=None, # as `cifar10_path` takes it; `None`:
     if bs < 1: raise ValueError(f"bs: need 1 or more, got {bs}")
     labels = _classes(trn, path/'train') + _classes(tst, path/'test')
     x = np.asarray(_load_images(path, trn+tst, cache=cache, digest=digest))  # plain ndarray rows
-    tfms = [[ItemGetter(0)], [ItemGetter(1), Categorize(sorted(set(labels)))]]
+    tfms = [[ImageItem()], [ItemGetter(1), Categorize(sorted(set(labels)))]]
     dsets = Datasets(list(zip(x, labels)), tfms, splits=[slice(len(trn)), slice(len(trn), None)])
     # the validation loader gets no workers
     return dsets.dataloaders(bs=bs, dl_type=ImageArrayDL, dl_kwargs=[{}, dict(num_workers=0)],

@@ -14,8 +14,8 @@ from fastai.vision.all import (CrossEntropyLossFlat, DataLoaders, Datasets, Imag
 from . import __version__
 from .core import atomic_path
 from .model import CustomResNet, Residual
-from .data import ImageArrayDL, cifar10_dls, open_image, _rgb8, _square
-from .learner import custom_resnet_learner, flip_tta
+from .data import ImageArrayDL, cifar10_dls, open_image, _pixels
+from .learner import custom_resnet_learner, doing, flip_tta
 
 # %% ../nbs/04_inference.ipynb #c005
 # CIFAR-10's classes in fastai's vocab order (sorted folder names)
@@ -71,7 +71,7 @@ def load_model(weights:str|Path): # a model.safetensors from `save_weights`, or 
         raise ValueError(f"{fn}: not a weights file ({str(e).splitlines()[0][:80]}); give a model.safetensors") from e
     except Exception as e: raise ValueError(f"{fn}: unreadable ({e!r}); copy it again") from e
     if isinstance(sd, dict) and {'model', 'opt', 'epoch'} <= sd.keys(): raise ValueError(f"{fn}: a training "
-        "checkpoint, not weights; continue its run with resume, or give the run's model.safetensors")
+        "checkpoint, not weights; `resume` its run, or give the run's model.safetensors")
     if not (isinstance(sd, dict) and all(map(torch.is_tensor, sd.values()))):
         raise ValueError(f"{fn}: a {type(sd).__name__}, not a state_dict of tensors; use save_weights")
     n = len(b) if (b := sd.get('fc.bias')) is not None and b.ndim == 1 else 10   # outputs: classes
@@ -95,8 +95,7 @@ def _rgb32(o, i:int): # `images[i]`: a file, PIL image or uint8 H×W(×3) array 
         f"images[{i}]: arrays must be uint8 H×W×3 or H×W, with pixels; got {o.dtype} of shape {o.shape}")
     if not isinstance(o, (np.ndarray, Image.Image)):
         raise TypeError(f"images[{i}]: a {type(o).__name__}, not a file, image or array")
-    img = Image.fromarray(o) if isinstance(o, np.ndarray) else o.copy()   # the caller's image left as it is
-    return np.asarray(_square(_rgb8(img, f'images[{i}]'), 32))
+    return _pixels(Image.fromarray(o) if isinstance(o, np.ndarray) else o, f'images[{i}]')
 
 # %% ../nbs/04_inference.ipynb #c011
 def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
@@ -137,7 +136,8 @@ def evaluate(weights:str|Path, # model.safetensors written by `train_run` (or a 
     "Loss, accuracy and flip-TTA accuracy of the weights in `weights` on the test set."
     model = load_model(weights)   # normalised as in its training
     learn = weights_learner(model, cifar10_dls(data, stats=model.stats, **kwargs))
-    with learn.no_bar(): (loss, acc), tta = learn.validate(), float(accuracy(*flip_tta(learn)))
+    with doing(learn, 'evaluating'): loss, acc = learn.validate()   # bars on a terminal, lines in a log
+    tta = float(accuracy(*flip_tta(learn)))
     if not np.isfinite(loss): raise ValueError(f"{weights}: test loss {loss}; the run diverged")
     return dict(test_loss=loss, test_accuracy=acc, test_accuracy_tta=tta, n_test=learn.dls.valid.n,
                 weights=str(Path(weights).resolve()), data=None if data is None else str(Path(data).resolve()))

@@ -44,7 +44,7 @@ _checks = dict(  # setting: (test of the settings `s`, what it needs), checked i
     lr_max=(lambda s: (s.lr_min is None) == (s.lr_max is None), "give both lr_min and lr_max"),
     lr_min=(lambda s: s.lr_min is None or 0 < s.lr_min < s.lr_max < math.inf, "need 0 < lr_min < lr_max < inf"),
     num_it=(lambda s: s.lr_min is not None or s.num_it >= 10, "need 10 or more for the range test"),
-    resume=(lambda s: not (s.resume and s.overwrite), "resume or overwrite the run, not both"),
+    resume=(lambda s: not (s.resume and s.overwrite), "`resume` or `overwrite` the run, not both"),
 )
 
 # %% ../nbs/04a_settings.ipynb #s010
@@ -73,6 +73,7 @@ class RunSettings:
     num_workers:int|None=field(default=None, compare=False) # `DataLoader` workers; `None`: CPUs - 1
     resume:bool=field(default=False, compare=False)     # continue the killed run in `out`
     overwrite:bool=field(default=False, compare=False)  # replace a previous run in `out`
+    strict_range_test:bool=field(default=False, compare=False) # stop, not warn, if its loss did not fall
 
     def __post_init__(self):
         with contextlib.suppress(ValueError, TypeError): self.pct_start = fraction(self.pct_start)

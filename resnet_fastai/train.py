@@ -8,18 +8,18 @@ Docs: https://resnet-fastai.github.io/resnet_fastai/train.html.md"""
 __all__ = ['RunCheckpoint', 'StopOnNaN', 'RunFolder', 'train_run', 'report_run']
 
 # %% ../nbs/05_train.ipynb #c002
-import fcntl, json, os, platform, shutil, sys, time
+import fcntl, json, os, platform, shutil, time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import fields, replace
 import albumentations, fastai, numpy as np, pandas as pd, torch
 from torch.utils._pytree import tree_map
-from fastai.vision.all import (Callback, CancelFitException, L, Learner, Path, ProgressCallback,
-    TerminateOnNaNCallback, accuracy, ifnone, noop, set_seed, store_attr)
+from fastai.vision.all import (Callback, CancelFitException, L, Learner, Path, TerminateOnNaNCallback,
+    accuracy, ifnone, noop, set_seed, store_attr)
 from .settings import RunSettings, run_record, with_settings
 from .core import atomic_path, write_json
 from .data import cifar10_dls, cifar_aug
-from .learner import custom_resnet_learner, find_lr_range, one_cycle_kwargs, flip_tta
+from .learner import _bars, custom_resnet_learner, doing, find_lr_range, one_cycle_kwargs, flip_tta
 from .report import RunRecorder, report_files, write_report
 from .inference import load_model, save_weights, weights_learner
 
@@ -77,7 +77,7 @@ def _lock(f, p:Path): # take the POSIX lock of `f` and sign it; forked workers d
     try: fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except (BlockingIOError, PermissionError):   # EAGAIN or EACCES: another process holds it
         held = f.seek(0) or f.read() or 'a running process'
-        raise BlockingIOError(f"{p}: another run is using this folder ({held}). Wait, or use another out")
+        raise BlockingIOError(f"{p}: another run is using this folder ({held}). Wait, or use another `out`")
     f.truncate(0); f.write(f"pid {os.getpid()} on {platform.node()} since {time.ctime()}"); f.flush()
 
 # %% ../nbs/05_train.ipynb #f004
@@ -98,7 +98,7 @@ class RunFolder:
         "Create the folder and hold its lock; remove it if the block fails and leaves it empty."
         p, created = self.path, not self.path.exists()
         try: p.mkdir(parents=True, exist_ok=True); f = open(p/'.lock', 'a+')
-        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another out")
+        except OSError as e: raise ValueError(f"{p}: cannot write to this folder ({e}). Use another `out`")
         try:
             with f: _lock(f, p); self.tidy(); yield self
         except BaseException:
@@ -114,7 +114,7 @@ class RunFolder:
         fn, (cols, nums) = self/name, (s.split() for s in self.needs.get(name, ('', '')))
         try: o = pd.read_csv(fn) if name.endswith('.csv') else json.loads(fn.read_text())
         except (OSError, ValueError, UnicodeError) as e:
-            raise ValueError(f"{fn}: unreadable ({e!r}); restore it, or train the run again (overwrite)") from e
+            raise ValueError(f"{fn}: unreadable ({e!r}); restore it, or train the run again (`overwrite`)") from e
         self._check(fn, name, o, cols, nums)
         if name == 'metrics.json':   # the epochs' rows, a table in the file
             h = pd.DataFrame(o['history'] if isinstance(o['history'], list) else [])
@@ -125,33 +125,37 @@ class RunFolder:
         if isinstance(o, pd.DataFrame): bad = o.empty or not all(map(pd.api.types.is_numeric_dtype, o.dtypes))
         else: bad = not isinstance(o, dict) or any(type(o.get(k)) not in (int, float) for k in nums)
         why = 'a value is missing, or not a number' if bad else (m := {*cols, *nums} - {*o}) and f"no {min(m)}"
-        if why: raise ValueError(f"{fn}: not a run's {name}: {why}; restore it, or train the run again (overwrite)")
+        if why: raise ValueError(f"{fn}: not a run's {name}: {why}; restore it, or train the run again (`overwrite`)")
 
     def record(self)->tuple: # (`RunSettings` of the run, run.json as read)
         "The run's settings and range test, from run.json, checked."
         try: r = json.loads((self/'run.json').read_text()); return RunSettings(**r['settings']), r
         except (OSError, ValueError, TypeError, KeyError) as e: raise ValueError(
-            f"{self/'run.json'}: not a run of this version of resnet_fastai ({e!r}); give one, or overwrite")
+            f"{self/'run.json'}: not a run of this version of resnet_fastai ({e!r}); give one, or use `overwrite`")
 
     def start(self, s:RunSettings)->tuple: # (settings, run.json's record, checkpoint) to run with
         "The run to do: a new one (see `clear`), or, if `s.resume`, the killed one, with its settings."
         found, p = [f for f in self.files if (self/f).exists()], self.path   # any of them: a run
         held = ', '.join(found[:3]) + (', …' if len(found) > 3 else '')
-        if found and not (s.resume or s.overwrite):
-            raise FileExistsError(f"{p}: holds a previous run ({held}). Use resume or overwrite")
+        done, ck, elsewhere = 'metrics.json' in found, 'checkpoint.pth' in found, "or another `out`"
+        if found and not (s.resume or s.overwrite): raise FileExistsError(f"{p}: holds a " + (
+            f"finished run ({held}). Use `overwrite` to replace it, {elsewhere}" if done else
+            f"stopped run ({held}). Use `resume` to continue it, `overwrite` to replace it, {elsewhere}" if ck
+            else f"run that cannot resume, without checkpoint.pth ({held}). Use `overwrite`, {elsewhere}"))
         if not s.resume: return s, None, None
-        why = 'this run finished' if 'metrics.json' in found else f"it holds {held}" if found else 'it holds no run'
-        if 'checkpoint.pth' not in found:
-            raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: {why}")
+        if not ck: raise FileNotFoundError(f"{p}: nothing to resume, no checkpoint.pth: " + (
+            f"this run finished. Use `overwrite` to train it again, {elsewhere}" if done else
+            f"it holds {held}. Use `overwrite`, {elsewhere}" if found else
+            "it holds no run. Leave out `resume`"))
         run, rec = self.record()
         if diff := _differ({k: v for k,v in vars(s).items() if v != getattr(RunSettings, k)}, run):
             raise ValueError(f"{p}: resume keeps the run's settings; these differ: {'; '.join(diff)}."
-                             " Leave them out, or start a new run (overwrite, or another out)")
+                             " Leave them out, or start a new run (`overwrite`, or another `out`)")
         try:
             ck = torch.load(self/'checkpoint.pth', map_location='cpu', weights_only=True)
             if miss := {'model', 'opt', 'epoch', 'history', 'iterations'} - ck.keys(): raise KeyError(min(miss))
         except Exception as e: raise ValueError(f"{self/'checkpoint.pth'}: unreadable ({e!r}); "
-                                                "its completed epochs are lost. Use overwrite")
+                                                "its completed epochs are lost. Use `overwrite`")
         return replace(run, out=s.out, num_workers=s.num_workers, resume=True), rec, ck
 
     def clear(self): # remove the files of a previous run, once the new one has its data and learner
@@ -161,7 +165,7 @@ class RunFolder:
         "The metrics of the finished run in the folder; `ValueError` if its settings are not `s`."
         if not (self/'metrics.json').exists(): return None
         if (run := self.record()[0]) != s: raise ValueError(f"{self.path}: holds a finished run with "
-            f"other settings: {'; '.join(_differ(vars(s), run))}. Use another out, or overwrite")
+            f"other settings: {'; '.join(_differ(vars(s), run))}. Use another `out`, or `overwrite`")
         return self.read('metrics.json')
 
 # %% ../nbs/05_train.ipynb #c010
@@ -179,8 +183,9 @@ def _learner(s:RunSettings, run:RunFolder, quiet:bool)->Learner: # seeded; says 
     aug = cifar_aug(seed=s.seed, steps=s.aug)
     dls = cifar10_dls(s.data, s.bs, s.subset, s.seed, s.num_workers, aug=aug)
     learn = custom_resnet_learner(dls, precision=s.precision, compile=s.compile, wd=s.wd, opt=s.opt,
-        label_smoothing=s.label_smoothing, residual=s.residual, path=run.path, model_dir='.')
-    if quiet: learn.remove_cb(ProgressCallback); learn.logger = noop   # lines, not bar redraws
+        label_smoothing=s.label_smoothing, residual=s.residual, progress=not quiet, path=run.path,
+        model_dir='.')
+    if quiet: learn.logger = noop   # `ProgressLines`, and a line per epoch of `_fit`'s
     learn.precision = 'bf16' if hasattr(learn, 'mixed_precision') else 'fp32'
     print(f"{'resuming' if s.resume else 'training'} on {_device_name(dls.device)} ({learn.precision}): "
           f"{len(dls.train_ds):,} training / {len(dls.valid_ds):,} test images, batch {s.bs}", flush=True)
@@ -191,7 +196,8 @@ def _range_test(learn:Learner, s:RunSettings, run:RunFolder)->dict: # run.json's
     t0, lrs, curve = time.perf_counter(), (s.lr_min, s.lr_max), None
     if s.lr_min is None:
         print(f"range test: fastai's lr_find, {s.num_it} iterations", flush=True)
-        with learn.no_mbar(): lrs, curve = find_lr_range(learn, s.num_it, s.suggestion, tmp=run.path), learn.lr_curve
+        with learn.no_mbar(): lrs, curve = find_lr_range(learn, s.num_it, s.suggestion, tmp=run.path,
+                                             strict=s.strict_range_test), learn.lr_curve
     rec = dict(settings=run_record(s), lr_min=lrs[0], lr_max=lrs[1], lr_find=curve,
                lr_find_seconds=time.perf_counter() - t0)
     write_json(run/'run.json', rec, _space(learn.model))
@@ -204,7 +210,7 @@ def _restore(learn:Learner, ck:dict): # load the model's and optimiser's state o
     fmt = torch.channels_last if hasattr(learn, 'channels_last') else torch.preserve_format
     try: learn.model.load_state_dict(ck['model'])
     except (RuntimeError, TypeError) as e: raise ValueError(f"{learn.path/'checkpoint.pth'}: not this run's "
-        f"model ({type(e).__name__}); its completed epochs are lost. Use overwrite") from e
+        f"model ({type(e).__name__}); its completed epochs are lost. Use `overwrite`") from e
     learn.model.to(learn.dls.device, memory_format=fmt)   # where the fit puts it, the state too
     learn.create_opt(); learn.opt.load_state_dict(ck['opt'])
     for p, st in learn.opt.opt.state.items():   # each moment in its parameter's layout (fused)
@@ -224,7 +230,7 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
     if d := getattr(learn, 'diverged', None): raise FloatingPointError(f"training diverged: {d}; "
         f"{f'checkpoint.pth keeps epoch {len(h)}' if h else 'no epoch completed'}. Try a lower lr_max")
     if len(h) < s.epochs: raise RuntimeError(
-        f"training stopped after {len(h)} of {s.epochs} epoch{'s'[:s.epochs != 1]}; resume it")
+        f"training stopped after {len(h)} of {s.epochs} epoch{'s'[:s.epochs != 1]}; `resume` continues it")
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
@@ -232,6 +238,7 @@ def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict: # the metrics, 
     out, need, dls, last = learn.path, _space(learn.model), learn.dls, h[-1]
     save_weights(learn.model, out/'model.safetensors', dls.vocab)
     with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
+    print(f"flip TTA: {len(dls.valid_ds):,} test images, as they are and mirrored", flush=True)
     with learn.no_bar(), learn.no_logging(): tta = float(accuracy(*flip_tta(learn)))
     libs = {m.__name__: m.__version__ for m in (torch, fastai, albumentations)}
     m = dict(rec, test_accuracy=last['test_accuracy'], test_accuracy_tta=tta, test_loss=last['test_loss'],
@@ -243,18 +250,23 @@ def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict: # the metrics, 
     write_json(out/'metrics.json', m, need)
     return m
 
+# %% ../nbs/05_train.ipynb #t09r
+def _report(learn:Learner, m:dict, iters:list, out:Path)->Path: # `write_report`, which it announces
+    print(f"report: {m['n_test']:,} test images, figures and tables -> report.md", flush=True)
+    with doing(learn, 'report'): return write_report(learn, m, iters, out)
+
 # %% ../nbs/05_train.ipynb #c011
 @with_settings()
 def train_run(settings:RunSettings|None=None, # the run's settings; `None`: `RunSettings(**kwargs)`
     cbs:list|None=None,      # more fastai callbacks for `Learner.fit_one_cycle`
-    progress:bool|None=None, # progress bars; `None`: on a terminal, else a line per epoch (logs)
+    progress:bool|None=None, # fastai's bars; `False`: lines (`ProgressLines`); `None`: bars on a terminal
     report:bool=True,        # write the report (`write_report`)
     skip_done:bool=False,    # if `out` holds a finished run with these settings, return its metrics
     **kwargs,                # `RunSettings`' fields
 )->dict:                     # the run's metrics, as in `out`/metrics.json
     "Run the recipe: range test, then one cycle from LRMIN up to LRMAX and back; save it to `out`."
     s = replace(settings, **kwargs) if settings else RunSettings(**kwargs)
-    run, quiet = RunFolder(s.out), not ifnone(progress, sys.stdout.isatty())
+    run, quiet = RunFolder(s.out), not ifnone(progress, _bars())
     if skip_done and (m := run.finished(s)): return m
     with run.lock():
         s, rec, ck = run.start(s)
@@ -264,7 +276,7 @@ def train_run(settings:RunSettings|None=None, # the run's settings; `None`: `Run
         cb = _fit(learn, s, rec, ck, cbs, quiet)
         m = _save(learn, s, rec, cb.history)
         (run/'checkpoint.pth').unlink()
-        if report: write_report(learn, m, cb.iterations, run.path)
+        if report: _report(learn, m, cb.iterations, run.path)
     return m
 
 # %% ../nbs/05_train.ipynb #r002
@@ -281,4 +293,4 @@ def report_run(run:str|Path,  # run folder written by `train_run`
         model = load_model(run/'model.safetensors')   # normalised as in its training
         dls = cifar10_dls(ifnone(data, s.data), s.bs, s.subset, s.seed, num_workers, stats=model.stats)
         learn = weights_learner(model, dls, path=run.path, model_dir='.')
-        return write_report(learn, m, iters.to_dict('records'), run.path)
+        return _report(learn, m, iters.to_dict('records'), run.path)

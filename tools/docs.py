@@ -4,7 +4,9 @@
 project's CI). This script renders the same pages without it:
 
 1. nbdev's own steps before Quarto: `refresh_quarto_yml`, `nbdev_sidebar` and `proc_nbs`, which runs nbdev's
-   processors (frontmatter, `#| hide`, `#| export`, `show_doc` of every exported name) into `_proc/`;
+   processors (frontmatter, `#| hide`, `#| export`, `show_doc` of every exported name, links of backticked names
+   to fastai's docs and this site's) into `_proc/`; then, page by page, albumentations' names the page's code uses
+   link to albumentations' docs instead, and show_doc's signatures name types as the code does (`A.Compose`);
 2. nbconvert's HTML exporter (the `lab` template, with `docs_template/page.html.j2` adding a sidebar from
    `nbs/sidebar.yml` and no script from the network), one page per notebook, named by its `output-file`
    in its notebook's folder as on the Quarto site (`00_model.ipynb` -> `model.html`);
@@ -15,7 +17,7 @@ project's CI). This script renders the same pages without it:
     python tools/docs.py --check     # build nothing; fail if README.md differs from index.ipynb
     python -m http.server -d _docs   # then open http://localhost:8000
 """
-import json, os, posixpath, re, shutil, sys
+import ast, functools, importlib, inspect, json, os, posixpath, pydoc, re, shutil, sys
 from collections import Counter
 from pathlib import Path
 
@@ -33,6 +35,7 @@ _re_opt = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _re_fm = re.compile(r'^---\n(.*?)\n---', re.S)
 _re_nblink = re.compile(r'\]\(([^)\s#]+?\.ipynb)(#[^)\s]*)?\)')
 _cell_keys = {'cell_type', 'id', 'metadata', 'source', 'outputs', 'execution_count', 'attachments'}
+ALBU, ALBU_DOCS = 'albumentations', 'https://albumentations.ai/docs/api-reference/'   # + module path + `/#Class`
 
 
 def cell_options(cell):
@@ -88,11 +91,82 @@ def _pandoc_links(md):
     return re.sub(r'\[([^\]]+)\]\(([^)\s]+)\)\{target="([^"]*)" style="([^"]*)"\}', r'<a href="\2" target="\3" style="\4">\1</a>', md)
 
 
-def page_nb(path, nb_rel=None, pages=None):
+@functools.cache
+def albu_urls():
+    "{class: its entry in albumentations' API reference} for the classes of `albumentations` (`A.RandomCrop`)."
+    os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')    # no request to PyPI on import
+    import albumentations as A
+    return {n: f"{ALBU_DOCS}{o.__module__.replace('.', '/')}/#{n}" for n, o in vars(A).items()
+            if inspect.isclass(o) and o.__module__.startswith(f'{ALBU}.')}
+
+
+def albu_names(nb):
+    "What notebook `nb`'s code takes from albumentations: `RandomCrop` and `A.RandomCrop` for its `A.RandomCrop`."
+    aliases, names, attrs = set(), set(), set()
+    for c in nb.cells:
+        if c.cell_type != 'code': continue
+        try: tree = ast.parse(c.source)
+        except SyntaxError: continue                         # cells with magics
+        for o in ast.walk(tree):
+            if isinstance(o, ast.Import): aliases |= {a.asname or a.name for a in o.names if a.name == ALBU}
+            elif isinstance(o, ast.ImportFrom) and (o.module or '').split('.')[0] == ALBU:
+                names |= {a.asname or a.name for a in o.names}
+            elif isinstance(o, ast.Attribute) and isinstance(o.value, ast.Name): attrs.add((o.value.id, o.attr))
+    return names | {s for a, n in attrs if a in aliases for s in (n, f'{a}.{n}')}
+
+
+_re_ticked = re.compile(r'\[`([\w.]+?)(\(\))?`\]\([^)\s]*\)|`([\w.]+?)(\(\))?`')   # `name` or [`name`](url)
+
+
+def _albu_links(md, names=()):
+    """Backticked albumentations classes in markdown `md` linked to albumentations' API reference, not to a
+    namesake's docs (fastai's `RandomCrop`): those written `A.RandomCrop`, and those in `names` (`albu_names`)."""
+    urls = albu_urls()
+    def fix(m):
+        s, call = (m[1], m[2]) if m[1] else (m[3], m[4])
+        pre, _, n = s.rpartition('.')
+        if n not in urls or not (s in names or pre in ('A', ALBU)): return m[0]
+        return f"[`{s}{call or ''}`]({urls[n]})"
+    fence, lines = False, md.split('\n')
+    for i, l in enumerate(lines):              # as nbdev's `linkify`: not in code blocks
+        if l.startswith('```'): fence = not fence
+        elif not fence and not l.startswith('    '): lines[i] = _re_ticked.sub(fix, l)
+    return '\n'.join(lines)
+
+
+@functools.cache
+def _lib_ns():
+    "The names this library's modules see, their globals merged: how its code names types (`A.Compose`, `nn.Module`)."
+    mods = importlib.import_module(f'{get_config().lib_path.name}._modidx').d['syms']
+    return {k: v for m in mods for k, v in vars(importlib.import_module(m)).items()}
+
+
+def _spell(dotted, ns):
+    "The object at `dotted` (`albumentations.core.composition.Compose`) as `ns` names it (`A.Compose`), else its last part."
+    obj, n = pydoc.locate(dotted), dotted.rpartition('.')[2]
+    if obj is None: return dotted
+    if ns.get(n) is obj: return n
+    alias = next((k for k, v in ns.items() if inspect.ismodule(v) and getattr(v, n, None) is obj), None)
+    return f'{alias}.{n}' if alias else n
+
+
+_re_type = re.compile(r'(?<=[:>|\[,])(\s*)([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)')   # a dotted name after `:`, `->`, `|`, ...
+
+
+def _sig_types(md):
+    "show_doc's signatures in `md` with readable types: `A.Compose`, not a module path; `x=None`, not `x:NoneType=None`."
+    def code(l):                               # the signature, not its docment comment
+        c, sep, doc = l.partition(' # ')
+        return _re_type.sub(lambda m: m[1] + _spell(m[2], _lib_ns()), c.replace(':NoneType=', '=')) + sep + doc
+    return re.sub(r'(?s)(```python\n)(.*?)```', lambda m: m[1] + '\n'.join(map(code, m[2].split('\n'))) + '```', md)
+
+
+def page_nb(path, nb_rel=None, pages=None, albu=()):
     """The processed notebook at `path`, ready to render, and its frontmatter: `# title` and `> description` first,
     Quarto cell options applied (`include`, `echo`, `output: false`, and nbdev's `filter_stream`), progress bars settled,
     links to other notebooks (`nb_rel` is this one's path in nbs/, `pages` maps those to pages) pointed at their pages,
-    show_doc's source links made HTML.
+    show_doc's source links made HTML and its signatures readable, albumentations' classes (`albu`: what the page's
+    code takes from albumentations) linked to albumentations' docs.
     `code-fold` is not honoured: folded code shows unfolded."""
     nb = read_nb(path)
     fm = frontmatter(nb, Path(path).name)
@@ -100,6 +174,7 @@ def page_nb(path, nb_rel=None, pages=None):
     cells = [nbformat.v4.new_markdown_cell(title)]
     for c in nb.cells[1:]:
         if c.cell_type == 'markdown' and pages: c.source = _nb_links(c.source, nb_rel, pages)
+        if c.cell_type == 'markdown': c.source = _albu_links(c.source, albu)
         if c.cell_type == 'code':
             opts = cell_options(c)
             if _false(opts.get('include', True)): continue
@@ -107,7 +182,8 @@ def page_nb(path, nb_rel=None, pages=None):
             if opts.get('filter_stream'): filter_stream_(c, *opts['filter_stream'].split())
             for o in c.outputs:
                 if o.output_type == 'stream': o.text = settle_cr(o.text)
-                if 'text/markdown' in o.get('data', {}): o.data['text/markdown'] = _pandoc_links(o.data['text/markdown'])
+                if 'text/markdown' in o.get('data', {}):
+                    o.data['text/markdown'] = _albu_links(_sig_types(_pandoc_links(o.data['text/markdown'])), albu)
             c.outputs = [o for o in c.outputs if o.output_type != 'stream' or o.text.strip()]
             last = (c.source.strip().splitlines() or [''])[-1]
             for o in c.outputs:           # alt text for figures: the line of code that drew them
@@ -172,7 +248,7 @@ def build(dest=None, readme=True):
                        exclude_input_prompt=True, exclude_output_prompt=True)
     css = (TEMPLATE/'site.css').read_text()
     for f, fm in zip(files, fms):
-        nb, _ = page_nb(proc/f, f, pages)
+        nb, _ = page_nb(proc/f, f, pages, albu_names(read_nb(cfg.nbs_path/f)))
         here = posixpath.dirname(pages[f]) or '.'
         nav = [dict(href=posixpath.relpath(p, here), title='Home' if p == 'index.html' else t['title'], current=g == f)
                for (g, p), t in zip(pages.items(), fms)]

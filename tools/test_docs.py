@@ -10,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import nbformat, pytest
+from nbconvert import HTMLExporter
+from nbdev.doclinks import NbdevLookup
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
@@ -224,6 +226,61 @@ def test_backticked_names_link_to_fastai_docs_and_to_this_site(site, browser):
     own = [h for h in hrefs if h.startswith(base)]
     assert own and not any('resnet-fastai.github.io' in h for h in hrefs), hrefs    # this library's names: pages of the offline site
     for h in {h.split('#')[0] for h in own}: assert open_page(browser, h) == [], h
+
+
+def test_albumentations_names_link_to_albumentations_docs(site, browser, tmp_path):
+    """A name the page's code takes from albumentations links to albumentations' docs, where nbdev links fastai's
+    namesake: on a page whose code uses `A.RandomCrop` (no page names one in its prose today), and on the data page."""
+    dest, base = site
+    md = NbdevLookup().linkify("Pad, `RandomCrop`, `A.HorizontalFlip()` and fastai's `Normalize`.")
+    assert '(https://docs.fast.ai/vision.augment.html#randomcrop)' in md, md     # nbdev's link, what pages had
+    code = nbformat.v4.new_code_cell('import albumentations as A\naug = A.Compose([A.RandomCrop(32, 32)])')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_raw_cell('---\ntitle: Albu\noutput-file: albu.html\n---'),
+                                         nbformat.v4.new_markdown_cell(md), code])
+    nbformat.write(nb, tmp_path/'albu.ipynb')
+    page, _ = docs.page_nb(tmp_path/'albu.ipynb', albu=docs.albu_names(nb))
+    (dest/'albu.html').write_text(HTMLExporter(template_name='lab').from_notebook_node(page)[0], encoding='utf-8')
+    try:
+        open_page(browser, urljoin(base, 'albu.html'))
+        links = {a.text: a.get_attribute('href') for a in browser.find_elements(By.TAG_NAME, 'a') if a.text}
+    finally: (dest/'albu.html').unlink()
+    assert links['RandomCrop'] == f'{docs.ALBU_DOCS}albumentations/augmentations/crops/transforms/#RandomCrop', links
+    assert links['A.HorizontalFlip()'].startswith(docs.ALBU_DOCS + 'albumentations/augmentations/'), links
+    assert links['Normalize'].startswith('https://docs.fast.ai/'), links   # not taken from albumentations
+    albu = docs.albu_names(docs.read_nb(ROOT/'nbs'/'01_data.ipynb'))   # A.RandomCrop, A.Compose, ...
+    assert 'RandomCrop' in albu and 'Normalize' not in albu, albu
+    open_page(browser, urljoin(base, 'data.html'))   # the data page's links to them, if it has some
+    links = [(a.text, a.get_attribute('href')) for a in browser.find_elements(By.CSS_SELECTOR, 'main a')]
+    assert all(h.startswith(docs.ALBU_DOCS) for t, h in links if t.removesuffix('()') in albu), links
+
+
+_wide_code = """return [...document.querySelectorAll('main pre, main code')]
+    .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText.slice(0, 80))"""
+
+
+def test_no_code_block_scrolls_sideways(site, browser):
+    "Source cells, outputs and signatures wrap long lines at the site's width (`FLAGS`' window): none scrolls sideways."
+    _, base = site
+    for page in notebook_files().values():
+        open_page(browser, urljoin(base, page))
+        assert browser.execute_script(_wide_code) == [], page
+
+
+_unreadable = re.compile(r'NoneType|typing\.|\w+\.\w+\.\w+')   # `x:NoneType`, `albumentations.core.composition.Compose`
+
+
+def test_signatures_show_readable_types(site, browser):
+    "show_doc's signatures name types as the code does (`A.Compose`, `Path`): no module paths, no `NoneType`."
+    _, base = site
+    open_page(browser, urljoin(base, 'data.html'))
+    sig = browser.find_element(By.XPATH, '//h3[@id="cifar_aug"]/following::pre[1]').text
+    assert ')->A.Compose:' in sig, sig
+    for page in notebook_files().values():
+        open_page(browser, urljoin(base, page))
+        sigs = [p.text for p in browser.find_elements(By.CSS_SELECTOR, 'main .jp-RenderedMarkdown pre')]
+        bad = [l for s in sigs if s.startswith(('def ', 'class ')) for l in s.split('\n')
+               if _unreadable.search(l.partition(' # ')[0])]
+        assert bad == [], (page, bad)
 
 
 def test_console_errors_broken_images_and_clutter_are_caught(site, browser):
