@@ -76,9 +76,9 @@ def _duration(s:float)->str: # seconds as '45 s', '3 min 20 s' or '2 h 05 min'
 
 # %% ../nbs/02_learner.ipynb #p003
 class ProgressLines(Callback):
-    "A line at least every `every` seconds of batches: what the learner does, how far it is, the time left."
+    "A line every `every` seconds of batches, or after: what the learner does, how far it is, the time left."
     order = ProgressCallback.order
-    def __init__(self, every:float=30, # seconds, at most, between two lines while batches run
+    def __init__(self, every:float=20, # seconds between lines, at the first batch to end after them
         what:str='predicting'):         # what `get_preds` outside a fit does (see `doing`)
         store_attr()
 
