@@ -31,7 +31,7 @@ def resnet_fastai_train(**kwargs):
     s = RunSettings(**kwargs)   # checked before fastai is imported; then what it will do
     data = f"{s.data or 'CIFAR-10, downloaded'}{f' (a subset of {s.subset:,})' if s.subset else ''}"
     steps = f"{'' if s.lr_min else 'LR range test, then '}{s.epochs} epoch{'s'[:s.epochs != 1]} of one cycle"
-    _say(f"resuming the run in {s.out}" if s.resume else f"training on {data}: {steps} -> {s.out}")
+    _say(f"resuming the run in {s.out}" if s.resume else f"{steps} on {data} -> {s.out}")
     from resnet_fastai.train import train_run
     m = train_run(s)
     print(f"test accuracy {m['test_accuracy']:.4f}, flip TTA {m['test_accuracy_tta']:.4f} -> {s.out}")

@@ -22,13 +22,13 @@ class Terminated(KeyboardInterrupt):
 
 def _terminate(signum, frame): raise Terminated()
 
-# option names in a message: `name` (what the library advises), a first word, or a snake_case word
+# a parameter's name in a message: `name` (advice), a first word, or a snake_case word
 _option = re.compile(r'`(\w+)`|^\w+(?=:)|(?<![\w./-])\w+_\w+')
 
 def cli_errors(f):
     "Wrap console script `f`: an `expected_errors` exception becomes the line `prog: message`."
     prog, params = f.__name__.replace('_', '-'), inspect.signature(f).parameters
-    as_option = lambda m: '--' + (m[1] or m[0]).replace('_', '-') if m[1] or m[0] in params else m[0]
+    as_option = lambda m: '--' + (m[1] or m[0]).replace('_', '-') if (m[1] or m[0]) in params else m[0]
     typed = lambda msg: _option.sub(as_option, ' '.join(str(msg).split()))   # on one line, as typed
     warn = lambda m, *_, **__: print(f"{prog}: warning: {typed(m)}", file=sys.stderr)
     def _f(*args, **kwargs):

@@ -88,7 +88,8 @@ class ProgressLines(Callback):
     def before_train(self): self.fitting = True
     def before_validate(self):
         if not self.fitting: self._start()   # `get_preds`, `validate`: a phase of its own
-    def _start(self): self.t0 = self.last = time.perf_counter(); self.done = 0
+    def _start(self): # a phase's clock; the last line's time goes on, from one pass to the next
+        self.t0, self.done = time.perf_counter(), 0; self.last = min(getattr(self, 'last', self.t0), self.t0)
 
     def after_batch(self):
         self.done += 1; now = time.perf_counter()
@@ -123,7 +124,7 @@ def custom_resnet_learner(dls:DataLoaders, # e.g. `cifar10_dls()`; `dls.c` class
     label_smoothing:float=0., # PyTorch's `label_smoothing` of `CrossEntropyLossFlat`, in [0, 1)
     opt:str='adam',           # 'adam' (`adamw`, fastai's `Adam` fused) or 'sgd' (`sgd`)
     residual:bool=True,       # `CustomResNet(residual=...)`; `False` drops the residual blocks
-    progress:bool|None=None,  # fastai's bars; `False`: `ProgressLines`; `None`: bars on a terminal
+    progress:bool|None=None,  # fastai's bars; `False`: `ProgressLines`; `None`: bars on a terminal or in Jupyter
     **kwargs):                # to `Learner`, e.g. `cbs`, `path` (fastai's default: `dls.path`)
     "`Learner` of `CustomResNet(dls.c)`: `adamw`, cross-entropy, accuracy and `DeviceRecorder`."
     opt_func = partial(dict(adam=adamw, sgd=sgd)[opt], **({} if wd is None else dict(wd=wd)))
@@ -141,7 +142,7 @@ def custom_resnet_learner(dls:DataLoaders, # e.g. `cifar10_dls()`; `dls.c` class
 def _no_descent(lr:list, loss:list)->str|None: # why a range test's curve shows no descent, if so
     i = int(np.nanargmin(loss))
     if i < len(loss)/10: return f"its lowest point is at the start, {lr[i]:.1e}"
-    if (drop := 1 - loss[i]/loss[0]) < 0.05: return f"by {drop:.1%} at most"
+    if (drop := 1 - loss[i]/loss[0]) < 0.05: return f"it fell by {drop:.1%} at most"
 
 # %% ../nbs/02_learner.ipynb #c009
 def find_lr_range(learn:Learner, # learner to test; its weights and optimiser come back unchanged
@@ -162,7 +163,7 @@ def find_lr_range(learn:Learner, # learner to test; its weights and optimiser co
     learn.lr_curve = dict(lr=[*map(float, rec.lrs)], loss=[*map(float, rec.losses)])
     lr_max = getattr(sug, suggestion)
     if why := _no_descent(**learn.lr_curve):
-        msg = (f"range test: the loss did not fall ({why}), so lr_max {lr_max:.1e} is a guess. Give it "
+        msg = (f"range test: no descent of the loss ({why}), so lr_max {lr_max:.1e} is a guess. Give it "
                "more data or more iterations (`num_it`), or set `lr_min` and `lr_max`")
         if strict: raise ValueError(msg)
         warn(msg)

@@ -259,7 +259,7 @@ def _report(learn:Learner, m:dict, iters:list, out:Path)->Path: # `write_report`
 @with_settings()
 def train_run(settings:RunSettings|None=None, # the run's settings; `None`: `RunSettings(**kwargs)`
     cbs:list|None=None,      # more fastai callbacks for `Learner.fit_one_cycle`
-    progress:bool|None=None, # fastai's bars; `False`: lines (`ProgressLines`); `None`: bars on a terminal
+    progress:bool|None=None, # fastai's bars; `False`: lines (`ProgressLines`); `None`: bars on a terminal or in Jupyter
     report:bool=True,        # write the report (`write_report`)
     skip_done:bool=False,    # if `out` holds a finished run with these settings, return its metrics
     **kwargs,                # `RunSettings`' fields
