@@ -151,7 +151,8 @@ def plot_ablation(df, fn:str|Path|None=None): # rows as `ablate` returns them; `
     import pandas as pd
     from matplotlib.figure import Figure
     g = df[~_failed(df)].groupby('variant', sort=False)
-    acc, tta = 100*g.test_accuracy.agg(['mean', 'std']).sort_values('mean', na_position='first'), 100*g.test_accuracy_tta.mean()
+    acc = 100*g.test_accuracy.agg(['mean', 'std']).sort_values('mean', na_position='first')   # best at the top
+    tta = 100*g.test_accuracy_tta.mean()
     y = pd.Series(range(len(acc)), acc.index)   # a row per variant, the best at the top
     pm = ': mean ± std' if g.size().max() > 1 else ''   # one seed has no spread
     ax = Figure(figsize=(10, 0.4*len(acc) + 1.6), layout='constrained').subplots()
