@@ -206,9 +206,14 @@ def open_image(fn:Path, size:int|None=32)->PILImage: # RGB, `size`×`size`; `Non
     img = _rgb8(im, fn); return PILImage(img if size is None else _square(img, size))
 
 # %% ../nbs/01_data.ipynb #c029p
-# the `size`×`size` RGB array of PIL image `img`, left as it is, as `open_image` makes of its file;
-# `name` in errors
-def _pixels(img:Image.Image, name, size=32): return np.asarray(_square(_rgb8(img.copy(), name), size))
+def _rgb32(o, name:str): # a file, PIL image (left as it is) or uint8 H×W(×3) array -> 32×32 RGB array
+    if isinstance(o, (str, Path)): return np.asarray(open_image(o))
+    if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3) or not o.size): raise ValueError(
+        f"{name}: arrays must be uint8 H×W×3 or H×W, with pixels; got {o.dtype} of shape {o.shape}")
+    if not isinstance(o, (np.ndarray, Image.Image)):
+        raise TypeError(f"{name}: a {type(o).__name__}, not a file, image or array")
+    img = Image.fromarray(o) if isinstance(o, np.ndarray) else o.copy()   # `_rgb8` may change it in place
+    return np.asarray(_square(_rgb8(img, name), 32))
 
 # %% ../nbs/01_data.ipynb #c031
 # (HWC uint8 array, size as stored)
@@ -302,10 +307,8 @@ class ImageItem(ItemTransform):
     "The HWC uint8 image of a sample, or of a test item: a file or PIL image decoded as in training."
     # every test item starts here: `test_dl` starts each at the first tfm that lists its type
     _retain,input_types = False,(tuple, str, Path, Image.Image, np.ndarray)
-    def encodes(self, o): # a sample `(image, label)`, a file, a PIL image or an HWC uint8 array
-        if isinstance(o, (str, Path)): return np.asarray(open_image(o))
-        if isinstance(o, Image.Image): return _pixels(o, 'image')
-        return o if isinstance(o, np.ndarray) else o[0]
+    def encodes(self, o): # a sample `(image, label)` (a list in set-up), or a file, PIL image, uint8 array
+        return o[0] if isinstance(o, (tuple, list)) else _rgb32(o, 'item')   # decoded as `predict` does
 
 # %% ../nbs/01_data.ipynb #w002
 _fork = 'fork' in torch.multiprocessing.get_all_start_methods()   # not on Windows

@@ -9,12 +9,12 @@ __all__ = ['cifar10_classes', 'save_weights', 'load_model', 'predict', 'weights_
 
 # %% ../nbs/04_inference.ipynb #c002
 import json, math, pickle, numpy as np, safetensors.torch, torch
-from fastai.vision.all import (CrossEntropyLossFlat, DataLoaders, Datasets, Image, IntToFloatTensor,
+from fastai.vision.all import (CrossEntropyLossFlat, DataLoaders, Datasets, IntToFloatTensor,
     Learner, Normalize, Path, accuracy, cifar_stats, delegates, ifnone, one_param)
 from . import __version__
 from .core import atomic_path
 from .model import CustomResNet, Residual
-from .data import ImageArrayDL, cifar10_dls, open_image, _pixels
+from .data import ImageArrayDL, cifar10_dls, _rgb32
 from .learner import custom_resnet_learner, doing, flip_tta
 
 # %% ../nbs/04_inference.ipynb #c005
@@ -88,15 +88,6 @@ def load_model(weights:str|Path): # a model.safetensors from `save_weights`, or 
     model.stats = tuple(h['stats'] or cifar_stats)   # a .pth file: what every run normalises with
     return model.eval()
 
-# %% ../nbs/04_inference.ipynb #c010
-def _rgb32(o, i:int): # `images[i]`: a file, PIL image or uint8 H×W(×3) array -> the 32×32 RGB array
-    if isinstance(o, (str, Path)): return np.asarray(open_image(o))
-    if isinstance(o, np.ndarray) and (o.dtype != np.uint8 or o.ndim not in (2, 3) or not o.size): raise ValueError(
-        f"images[{i}]: arrays must be uint8 H×W×3 or H×W, with pixels; got {o.dtype} of shape {o.shape}")
-    if not isinstance(o, (np.ndarray, Image.Image)):
-        raise TypeError(f"images[{i}]: a {type(o).__name__}, not a file, image or array")
-    return _pixels(Image.fromarray(o) if isinstance(o, np.ndarray) else o, f'images[{i}]')
-
 # %% ../nbs/04_inference.ipynb #c011
 def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
     images:list,          # file paths, PIL images or uint8 numpy arrays, of any size
@@ -105,7 +96,7 @@ def predict(model:torch.nn.Module, # e.g. `load_model('run/model.safetensors')`
     tta:bool=False):      # flip TTA (`flip_tta`): mean softmax of each image and its mirror image
     "Class names and [n, c] probabilities that `model` gives `images`, prepared as in training."
     vocab = ifnone(vocab, getattr(model, 'vocab', cifar10_classes))
-    if not (items := [_rgb32(o, i) for i,o in enumerate(images)]): return [], torch.empty(0, len(vocab))
+    if not (items := [_rgb32(o, f'images[{i}]') for i,o in enumerate(images)]): return [], torch.empty(0, len(vocab))
     tfms = [IntToFloatTensor(), Normalize.from_stats(*getattr(model, 'stats', cifar_stats))]
     # the images are decoded: no workers to start
     dl = ImageArrayDL(Datasets(items), bs, num_workers=0, after_batch=tfms, device=one_param(model).device)
