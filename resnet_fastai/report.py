@@ -122,9 +122,11 @@ def write_report(learn:Learner, # trained learner; its `dls.valid` is the test s
     metrics:dict,     # the run's metrics, as `train_run` returns them
     iterations:list,  # `RunRecorder.iterations`: one row per batch
     out:str|Path,     # folder to write `report_files` to
-    k:int=16):        # test images with the highest loss to show
+    k:int=16,         # test images with the highest loss to show
+    interp:OnePassInterpretation|None=None): # `learn`'s on the test set, if at hand; `None`: made here
     "Write a run's figures, tables, summary and `report.md`, whose path it returns, to `out`."
-    out, m, interp = Path(out), AttrDict(metrics), OnePassInterpretation.from_learner(learn)
+    out, m = Path(out), AttrDict(metrics)
+    if interp is None: interp = OnePassInterpretation.from_learner(learn)
     def write(fn, o): # `o`, a figure or text, written whole to `out`/`fn`
         with atomic_path(out/fn) as tmp:
             if isinstance(o, str): tmp.write_text(o)

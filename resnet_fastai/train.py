@@ -20,7 +20,7 @@ from .settings import RunSettings, run_record, with_settings
 from .core import atomic_path, write_json
 from .data import cifar10_dls, cifar_aug
 from .learner import _bars, custom_resnet_learner, doing, find_lr_range, one_cycle_kwargs, flip_tta
-from .report import RunRecorder, report_files, write_report
+from .report import OnePassInterpretation, RunRecorder, report_files, write_report
 from .inference import load_model, save_weights, weights_learner
 
 # %% ../nbs/05_train.ipynb #c005
@@ -234,12 +234,14 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
-def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict: # the metrics, saved with the run
+def _save(learn:Learner, s:RunSettings, rec:dict, h:list): # the metrics, saved, and the test set's interp
     out, need, dls, last = learn.path, _space(learn.model), learn.dls, h[-1]
     save_weights(learn.model, out/'model.safetensors', dls.vocab)
     with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
     print(f"flip TTA: {len(dls.valid_ds):,} test images, as they are and mirrored", flush=True)
-    with learn.no_bar(), learn.no_logging(): tta = float(accuracy(*flip_tta(learn)))
+    with learn.no_bar(), learn.no_logging():   # the test set as it is (the report's too), then mirrored
+        with doing(learn, 'flip TTA, as they are'): interp = OnePassInterpretation.from_learner(learn)
+        tta = float(accuracy(*flip_tta(learn, preds=(interp.preds, interp.targs))))
     libs = {m.__name__: m.__version__ for m in (torch, fastai, albumentations)}
     m = dict(rec, test_accuracy=last['test_accuracy'], test_accuracy_tta=tta, test_loss=last['test_loss'],
         schedule=one_cycle_kwargs(rec['lr_min'], rec['lr_max'], s.pct_start), resumed=s.resume,
@@ -248,12 +250,12 @@ def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->dict: # the metrics, 
         num_workers=dls.train.fake_l.num_workers, device=_device_name(dls.device),
         versions=dict(python=platform.python_version(), **libs), history=h)
     write_json(out/'metrics.json', m, need)
-    return m
+    return m, interp
 
 # %% ../nbs/05_train.ipynb #t09r
-def _report(learn:Learner, m:dict, iters:list, out:Path)->Path: # `write_report`, which it announces
+def _report(learn:Learner, m:dict, iters:list, out:Path, interp=None)->Path: # `write_report`, announced
     print(f"report: {m['n_test']:,} test images, figures and tables -> report.md", flush=True)
-    with doing(learn, 'report'): return write_report(learn, m, iters, out)
+    with doing(learn, 'report'): return write_report(learn, m, iters, out, interp=interp)
 
 # %% ../nbs/05_train.ipynb #c011
 @with_settings()
@@ -274,9 +276,9 @@ def train_run(settings:RunSettings|None=None, # the run's settings; `None`: `Run
         if ck: _restore(learn, ck)
         else: run.clear(); rec = _range_test(learn, s, run)
         cb = _fit(learn, s, rec, ck, cbs, quiet)
-        m = _save(learn, s, rec, cb.history)
+        m, interp = _save(learn, s, rec, cb.history)
         (run/'checkpoint.pth').unlink()
-        if report: _report(learn, m, cb.iterations, run.path)
+        if report: _report(learn, m, cb.iterations, run.path, interp)
     return m
 
 # %% ../nbs/05_train.ipynb #r002
