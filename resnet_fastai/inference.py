@@ -127,9 +127,9 @@ def evaluate(weights:str|Path, # model.safetensors written by `train_run` (or a 
     "Loss, accuracy and flip-TTA accuracy of the weights in `weights` on the test set."
     model = load_model(weights)   # normalised as in its training
     learn = weights_learner(model, cifar10_dls(data, stats=model.stats, **kwargs))
-    with doing(learn, 'evaluating'): preds = learn.get_preds(with_loss=True)   # probabilities, targets, losses
-    if not np.isfinite(loss := float(preds[2].mean())):
-        raise ValueError(f"{weights}: test loss {loss}; the run diverged")
-    acc, tta = float(accuracy(*preds[:2])), float(accuracy(*flip_tta(learn, preds=preds)))   # + the mirror images
+    with doing(learn, 'evaluating'): probs, targs, losses = learn.get_preds(with_loss=True)
+    loss = float(losses.mean())   # `validate`'s loss: the mean over the images
+    if not np.isfinite(loss): raise ValueError(f"{weights}: test loss {loss}; the run diverged")
+    acc, tta = float(accuracy(probs, targs)), float(accuracy(*flip_tta(learn, preds=(probs, targs))))
     return dict(test_loss=loss, test_accuracy=acc, test_accuracy_tta=tta, n_test=learn.dls.valid.n,
                 weights=str(Path(weights).resolve()), data=None if data is None else str(Path(data).resolve()))

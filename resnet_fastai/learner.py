@@ -179,13 +179,16 @@ def one_cycle_kwargs(lr_min:float, # first and last learning rate of the cycle (
 # %% ../nbs/02_learner.ipynb #c021b
 def flip_tta(learn:Learner, # a trained learner
     dl:DataLoader|None=None, # images to predict; `None`: `learn.dls.valid`
-    preds:tuple|None=None):  # `learn.get_preds`' probabilities and targets of `dl`, if made already
+    preds:tuple|None=None):  # `learn.get_preds(dl=dl)`'s probabilities and targets, if made already
     "([n, c] probabilities, [n] targets): each image's softmax averaged with its mirror image's."
     dl = ifnone(dl, learn.dls.valid).new(shuffle=False, drop_last=False, before_batch=None)
+    fix = "give `learn.get_preds(dl=dl)`'s, of the images as they are"   # for the errors below
     if preds is None:
         with doing(learn, 'flip TTA, as they are'): preds = learn.get_preds(dl=dl)
-    elif len(preds[0]) != dl.n: raise ValueError(
-        f"preds: predictions of {len(preds[0]):,} images for {dl.n:,}; give `get_preds`' of these images")
+    elif len(preds[0]) != dl.n:
+        raise ValueError(f"preds: {len(preds[0]):,} predictions for {dl.n:,} images; {fix}")
     flip = Callback(before_batch=lambda cb: setattr(cb.learn, 'xb', (cb.xb[0].flip(-1),)))
-    with doing(learn, 'flip TTA, mirrored'): flipped = learn.get_preds(dl=dl, cbs=flip)[0]
-    return (preds[0] + flipped)/2, preds[1]
+    with doing(learn, 'flip TTA, mirrored'): flipped, targs = learn.get_preds(dl=dl, cbs=flip)[:2]
+    if targs is not None and not torch.equal(preds[1], targs):   # `None`: images without labels
+        raise ValueError(f"preds: other targets, or in another order; {fix}")
+    return (preds[0] + flipped)/2, targs

@@ -123,7 +123,7 @@ def write_report(learn:Learner, # trained learner; its `dls.valid` is the test s
     iterations:list,  # `RunRecorder.iterations`: one row per batch
     out:str|Path,     # folder to write `report_files` to
     k:int=16,         # test images with the highest loss to show
-    interp:OnePassInterpretation|None=None): # `learn`'s on the test set, if at hand; `None`: made here
+    interp:OnePassInterpretation|None=None): # of `learn` on the test set; `None`: made here
     "Write a run's figures, tables, summary and `report.md`, whose path it returns, to `out`."
     out, m = Path(out), AttrDict(metrics)
     if interp is None: interp = OnePassInterpretation.from_learner(learn)

@@ -234,7 +234,8 @@ def _fit(learn:Learner, s:RunSettings, rec:dict, ck:dict|None, cbs, quiet:bool)-
     return cb
 
 # %% ../nbs/05_train.ipynb #t09
-def _save(learn:Learner, s:RunSettings, rec:dict, h:list): # the metrics, saved, and the test set's interp
+def _save(learn:Learner, s:RunSettings, rec:dict, h:list)->tuple[dict, OnePassInterpretation]:
+    "The metrics, saved with the run, and the test set's `OnePassInterpretation`."
     out, need, dls, last = learn.path, _space(learn.model), learn.dls, h[-1]
     save_weights(learn.model, out/'model.safetensors', dls.vocab)
     with atomic_path(out/'learner.pkl', need) as tmp: learn.export(tmp)
@@ -253,7 +254,8 @@ def _save(learn:Learner, s:RunSettings, rec:dict, h:list): # the metrics, saved,
     return m, interp
 
 # %% ../nbs/05_train.ipynb #t09r
-def _report(learn:Learner, m:dict, iters:list, out:Path, interp=None)->Path: # `write_report`, announced
+def _report(learn:Learner, m:dict, iters:list, out:Path, interp:OnePassInterpretation|None=None)->Path:
+    "`write_report`, announced."
     print(f"report: {m['n_test']:,} test images, figures and tables -> report.md", flush=True)
     with doing(learn, 'report'): return write_report(learn, m, iters, out, interp=interp)
 
